@@ -94,7 +94,7 @@ export class EnvError extends Error {
 }
 
 /** Reads KEY=VALUE lines of a .env file without overriding variables already set. */
-export function loadDotEnv(path = resolve(process.cwd(), ".env"), target: NodeJS.ProcessEnv = process.env) {
+export function loadDotEnv(path = resolve(process.cwd(), ".env"), target: Record<string, string | undefined> = process.env) {
   if (!existsSync(path)) return false;
   for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
@@ -107,7 +107,7 @@ export function loadDotEnv(path = resolve(process.cwd(), ".env"), target: NodeJS
   return true;
 }
 
-export function parseEnv(source: NodeJS.ProcessEnv): Env {
+export function parseEnv(source: Record<string, string | undefined>): Env {
   // Empty strings count as unset, so `KEY=` in a .env falls back to the default.
   const input = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
   const result = schema.safeParse(input);

@@ -1,0 +1,41 @@
+/**
+ * Postgres is the source of truth; Redis may lose jobs. Reconcile finds work that Postgres says is pending and
+ * enqueues it again (deterministic job ids make this a no-op for jobs Redis still holds).
+ */
+import { and, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import type { Executor } from "#db/client.server.ts";
+import { requests, verificationChallenges } from "#db/schema/index.ts";
+import { enqueue } from "#jobs/queues.ts";
+import { systemClock, type Clock } from "#app/utils/clock.ts";
+
+/** Unsent challenges older than this are abandoned (the requester has asked for a new code or given up). */
+const CHALLENGE_SEND_WINDOW_MS = 24 * 3600_000;
+
+export async function findPendingWork(db: Executor, clock: Clock = systemClock) {
+  const since = new Date(clock().getTime() - CHALLENGE_SEND_WINDOW_MS);
+  const challenges = await db
+    .select({ id: verificationChallenges.id })
+    .from(verificationChallenges)
+    .innerJoin(requests, eq(requests.id, verificationChallenges.requestId))
+    .where(
+      and(
+        isNull(verificationChallenges.sentAt),
+        isNull(verificationChallenges.consumedAt),
+        eq(requests.status, "pending_verification"),
+        gt(verificationChallenges.createdAt, since),
+      ),
+    );
+  const unacknowledged = await db
+    .select({ id: requests.id })
+    .from(requests)
+    .where(and(isNotNull(requests.verifiedAt), isNull(requests.acknowledgedAt)));
+  return { challengeIds: challenges.map((c) => c.id), requestIds: unacknowledged.map((r) => r.id) };
+}
+
+/** Job `reconcile`: re-enqueues every piece of pending work; returns the counts. */
+export async function reconcile(db: Executor, clock: Clock = systemClock) {
+  const work = await findPendingWork(db, clock);
+  for (const challengeId of work.challengeIds) await enqueue("send-verification", { challengeId });
+  for (const requestId of work.requestIds) await enqueue("send-acknowledgement", { requestId });
+  return { verifications: work.challengeIds.length, acknowledgements: work.requestIds.length };
+}
