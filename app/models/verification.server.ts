@@ -97,7 +97,8 @@ export async function verifyCode(db: Executor, reference: string, input: string,
     const [challenge] = await tx
       .select()
       .from(verificationChallenges)
-      .where(and(eq(verificationChallenges.requestId, request.id), isNotNull(verificationChallenges.sentAt), isNull(verificationChallenges.consumedAt)))
+      // The newest challenge whose code exists (hash is set just before the mail goes out).
+      .where(and(eq(verificationChallenges.requestId, request.id), isNotNull(verificationChallenges.codeHash), isNull(verificationChallenges.consumedAt)))
       .orderBy(desc(verificationChallenges.createdAt))
       .limit(1)
       .for("update");

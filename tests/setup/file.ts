@@ -7,14 +7,14 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { afterAll } from "vitest";
 import { startMailCatcher } from "#app/utils/mail-catcher.server.ts";
-import { TEMPLATE_DB, REDIS_BASE_URL, adminUrl, databaseUrl } from "./databases.ts";
+import { REDIS_BASE_URL, adminUrl, databaseUrl, fileDbPrefix, templateDb } from "./databases.ts";
 import { setTestMailbox } from "./mailbox.ts";
 
 const id = randomBytes(5).toString("hex");
-const dbName = `portal_test_${id}`;
+const dbName = `${fileDbPrefix()}${id}`;
 
 const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database "${dbName}" template "${TEMPLATE_DB}"`);
+await admin.unsafe(`create database "${dbName}" template "${templateDb()}"`);
 
 const mailbox = await startMailCatcher();
 setTestMailbox(mailbox);
@@ -34,7 +34,7 @@ Object.assign(process.env, {
 });
 
 afterAll(async () => {
-  const { closeDb } = await import("#db/client.ts");
+  const { closeDb } = await import("#db/client.server.ts");
   await closeDb();
   await mailbox.close();
   const redis = new Redis(REDIS_BASE_URL, { maxRetriesPerRequest: 1 });
