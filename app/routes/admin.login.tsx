@@ -8,7 +8,7 @@ import { appendEvent } from "#app/models/audit.server.ts";
 import { authenticateStaff } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
-import { getStaffFromRequest, startStaffSession } from "#app/utils/session.server.ts";
+import { getStaffFromRequest, safeNextPath, startStaffSession } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Staff sign-in — Privacy Center" }];
 
@@ -16,11 +16,6 @@ const schema = z.object({
   email: z.string({ error: "Enter your email address." }).trim().max(254).pipe(z.email({ error: "Enter a valid email address." })),
   password: z.string({ error: "Enter your password." }).max(1024, "That password is too long."),
 });
-
-/** Only same-site relative paths are followed after sign-in (no open redirect). */
-function safeNext(value: string | null) {
-  return value && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/admin";
-}
 
 export async function loader({ request }: LoaderFunctionArgs) {
   if (await getStaffFromRequest(request)) throw redirect("/admin");
@@ -45,8 +40,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return json(submission.reply({ formErrors: ["Email or password is not correct."], hideFields: ["password"] }), { status: 401 });
   }
   await appendEvent(db, { actorType: "staff", actorId: staff.id, action: "staff.signed_in", details: {} });
-  const cookie = await startStaffSession(staff.id);
-  return redirect(safeNext(new URL(request.url).searchParams.get("next")), { headers: { "Set-Cookie": cookie } });
+  const cookie = await startStaffSession(staff.id, request);
+  return redirect(safeNextPath(new URL(request.url).searchParams.get("next")), { headers: { "Set-Cookie": cookie } });
 }
 
 export default function Login() {
