@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import type { ActionFunctionArgs, AppLoadContext, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { logger } from "#app/utils/logger.server.ts";
@@ -11,6 +11,7 @@ const ABORT_DELAY = 5_000;
 
 export function handleError(error: unknown, { request }: LoaderFunctionArgs | ActionFunctionArgs) {
   if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status < 500) return; // a 404 for an unknown URL is not an error
   // Logged once, scrubbed by the logger; the user only ever sees the generic error boundary.
   logger.error({ err: error, method: request.method }, "unhandled error in loader/action");
 }

@@ -13,7 +13,10 @@ import type { ReactNode } from "react";
 import { useNonce } from "#app/utils/nonce.tsx";
 import stylesUrl from "./styles.css";
 
-export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesUrl }];
+export const links: LinksFunction = () => [
+  { rel: "stylesheet", href: stylesUrl },
+  { rel: "icon", href: "/favicon.png", type: "image/png" },
+];
 
 export const meta: MetaFunction = () => [{ title: "Privacy Center" }];
 
@@ -24,7 +27,7 @@ export function Layout({ children }: { children: ReactNode }) {
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <Meta />
         <Links />
       </head>

@@ -9,7 +9,7 @@ export async function registerSchedules() {
   const env = getEnv();
   await getQueue("maintenance").upsertJobScheduler(
     "reconcile",
-    { every: env.RECONCILE_EVERY_MS, immediately: true },
+    { every: env.RECONCILE_EVERY_MS }, // an `every` scheduler also runs once right away
     { name: "reconcile", data: {}, opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } } },
   );
 }

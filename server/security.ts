@@ -26,7 +26,9 @@ export function securityHeaders(options: { isProduction: boolean }) {
     res.setHeader("Content-Security-Policy", csp);
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("X-Frame-Options", "DENY");
-    res.setHeader("Referrer-Policy", "no-referrer");
+    // same-origin: no referrer ever leaves the site, while same-origin form posts keep a real Origin header
+    // ("no-referrer" makes Chromium send `Origin: null` on form posts, which the CSRF check must refuse).
+    res.setHeader("Referrer-Policy", "same-origin");
     res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
     res.setHeader("Cross-Origin-Resource-Policy", "same-origin");
     res.setHeader("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), interest-cohort=()");

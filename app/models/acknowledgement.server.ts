@@ -8,7 +8,8 @@ import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { formatDueDate } from "./deadlines.ts";
 import { regimeLabels } from "./regions.ts";
-import { decryptIdentity, getRequestById, requestTypeLabels } from "./requests.server.ts";
+import { requestTypeLabels } from "./request-types.ts";
+import { decryptIdentity, getRequestById } from "./requests.server.ts";
 
 /** Job `send-acknowledgement`; skipped when already acknowledged or the request is not verified. */
 export async function acknowledgeRequest(db: Executor, requestId: string, clock: Clock = systemClock) {

@@ -18,16 +18,6 @@ import { regionByCode } from "./regions.ts";
 
 export type SubjectIdentity = { email: string; name?: string; dataPoints?: Record<string, string> };
 
-export const requestTypeLabels: Record<RequestType, string> = {
-  access: "Access my data",
-  deletion: "Delete my data",
-  correction: "Correct my data",
-  portability: "Export my data",
-  opt_out: "Do not sell or share my data",
-  limit_sensitive: "Limit use of my sensitive data",
-  objection: "Object to processing",
-  restriction: "Restrict processing",
-};
 
 const identityContext = (requestId: string) => `request-identity:${requestId}`;
 
@@ -44,55 +34,68 @@ export const referencePattern = /^PR-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/;
 export type SubmitInput = { type: RequestType; email: string; name?: string; region: string };
 
 /**
+ * Inserts the request row (identity encrypted, blind index, deadlines from the legal calendar) inside the caller's
+ * transaction and returns its id and reference. Used by intake and by the demo seed.
+ */
+export async function insertRequest(tx: Executor, input: SubmitInput & { receivedAt: Date }) {
+  const region = regionByCode(input.region);
+  if (!region) throw new DomainError("unknown_region", "Please choose where you live from the list.");
+  const id = randomUUID();
+  const deadlines = computeDeadlines(region.regime, input.type, input.receivedAt);
+  const identity: SubjectIdentity = { email: normalizeEmail(input.email), ...(input.name ? { name: input.name } : {}) };
+  let reference = newReference();
+  for (let attempt = 0; ; attempt++) {
+    const [clash] = await tx.select({ id: requests.id }).from(requests).where(eq(requests.reference, reference)).limit(1);
+    if (!clash) break;
+    if (attempt > 5) throw new Error("could not allocate a unique reference");
+    reference = newReference();
+  }
+  await tx.insert(requests).values({
+    id,
+    reference,
+    type: input.type,
+    regime: region.regime,
+    jurisdiction: region.jurisdiction,
+    status: "pending_verification",
+    identityCiphertext: encryptJson(identity, identityContext(id)),
+    emailIndex: emailBlindIndex(identity.email),
+    receivedAt: input.receivedAt,
+    dueAt: deadlines.dueAt,
+  });
+  return { id, reference, regime: region.regime, jurisdiction: region.jurisdiction };
+}
+
+/**
  * Records a new request with its verification challenge and audit event in one transaction, then queues the
  * verification email. The caller answers the same way whatever data we hold: nothing here looks at the stores.
  */
 export async function submitRequest(db: Executor, input: SubmitInput, clock: Clock = systemClock) {
-  const region = regionByCode(input.region);
-  if (!region) throw new DomainError("unknown_region", "Please choose where you live from the list.");
-  const id = randomUUID();
+  if (!regionByCode(input.region)) throw new DomainError("unknown_region", "Please choose where you live from the list.");
   const receivedAt = clock();
-  const deadlines = computeDeadlines(region.regime, input.type, receivedAt);
-  const identity: SubjectIdentity = { email: normalizeEmail(input.email), ...(input.name ? { name: input.name } : {}) };
-  const env = getEnv();
-
-  const { challengeId, reference } = await db.transaction(async (tx) => {
-    let reference = newReference();
-    for (let attempt = 0; ; attempt++) {
-      const [clash] = await tx.select({ id: requests.id }).from(requests).where(eq(requests.reference, reference)).limit(1);
-      if (!clash) break;
-      if (attempt > 5) throw new Error("could not allocate a unique reference");
-      reference = newReference();
-    }
-    await tx.insert(requests).values({
-      id,
-      reference,
-      type: input.type,
-      regime: region.regime,
-      jurisdiction: region.jurisdiction,
-      status: "pending_verification",
-      identityCiphertext: encryptJson(identity, identityContext(id)),
-      emailIndex: emailBlindIndex(identity.email),
-      receivedAt,
-      dueAt: deadlines.dueAt,
-    });
+  const { requestId, challengeId, reference } = await db.transaction(async (tx) => {
+    const created = await insertRequest(tx, { ...input, receivedAt });
     const [challenge] = await tx
       .insert(verificationChallenges)
-      .values({ requestId: id, maxAttempts: env.VERIFICATION_MAX_ATTEMPTS })
+      .values({ requestId: created.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS })
       .returning({ id: verificationChallenges.id });
     await appendEvent(
       tx,
-      { requestId: id, actorType: "subject", action: "request.submitted", details: { type: input.type, regime: region.regime, jurisdiction: region.jurisdiction } },
+      {
+        requestId: created.id,
+        actorType: "subject",
+        action: "request.submitted",
+        details: { type: input.type, regime: created.regime, jurisdiction: created.jurisdiction },
+      },
       clock,
     );
-    return { challengeId: challenge!.id, reference };
+    return { requestId: created.id, challengeId: challenge!.id, reference: created.reference };
   });
 
   // After the commit. If Redis is unavailable the request is still safe: the reconcile job re-enqueues it.
   await enqueue("send-verification", { challengeId }).catch((err: unknown) =>
-    logger.warn({ err, requestId: id }, "could not enqueue verification email; reconcile will retry"),
+    logger.warn({ err, requestId }, "could not enqueue verification email; reconcile will retry"),
   );
-  return { requestId: id, reference };
+  return { requestId, reference };
 }
 
 export async function getRequestById(db: Executor, id: string): Promise<RequestRow | undefined> {

@@ -14,7 +14,8 @@ import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { DomainError } from "./errors.ts";
-import { decryptIdentity, getRequestByReference, requestTypeLabels } from "./requests.server.ts";
+import { requestTypeLabels } from "./request-types.ts";
+import { decryptIdentity, getRequestByReference } from "./requests.server.ts";
 
 const PURPOSE = "verification-code";
 export const RESEND_COOLDOWN_SECONDS = 60;

@@ -5,7 +5,8 @@ import { Form, useActionData, useNavigation } from "@remix-run/react";
 import { Field, FieldErrors, Honeypot } from "#app/components/field.tsx";
 import { intakeSchema } from "#app/models/intake.ts";
 import { regions } from "#app/models/regions.ts";
-import { newReference, requestTypeLabels, submitRequest } from "#app/models/requests.server.ts";
+import { requestTypeLabels } from "#app/models/request-types.ts";
+import { newReference, submitRequest } from "#app/models/requests.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
 

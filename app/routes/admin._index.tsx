@@ -2,7 +2,8 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/nod
 import { Form, useLoaderData } from "@remix-run/react";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { regimeLabels } from "#app/models/regions.ts";
-import { listRequests, requestTypeLabels } from "#app/models/requests.server.ts";
+import { requestTypeLabels } from "#app/models/request-types.ts";
+import { listRequests } from "#app/models/requests.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
 

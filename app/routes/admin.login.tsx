@@ -7,7 +7,7 @@ import { Field, FieldErrors } from "#app/components/field.tsx";
 import { appendEvent } from "#app/models/audit.server.ts";
 import { authenticateStaff } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { rateLimit } from "#app/utils/rate-limit.server.ts";
+import { rateLimit, resetRateLimit } from "#app/utils/rate-limit.server.ts";
 import { getStaffFromRequest, safeNextPath, startStaffSession } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Staff sign-in — Privacy Center" }];
@@ -40,6 +40,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return json(submission.reply({ formErrors: ["Email or password is not correct."], hideFields: ["password"] }), { status: 401 });
   }
   await appendEvent(db, { actorType: "staff", actorId: staff.id, action: "staff.signed_in", details: {} });
+  await resetRateLimit({ bucket: "login-account", key: submission.value.email.toLowerCase() });
   const cookie = await startStaffSession(staff.id, request);
   return redirect(safeNextPath(new URL(request.url).searchParams.get("next")), { headers: { "Set-Cookie": cookie } });
 }

@@ -2,7 +2,8 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/nod
 import { useLoaderData } from "@remix-run/react";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { regimeLabels } from "#app/models/regions.ts";
-import { getRequestByReference, requestTypeLabels } from "#app/models/requests.server.ts";
+import { requestTypeLabels } from "#app/models/request-types.ts";
+import { getRequestByReference } from "#app/models/requests.server.ts";
 import { getDb } from "#db/client.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Privacy Center — request confirmed" }];

@@ -39,7 +39,8 @@ export function decrypt(value: string, context: string, keys: KeyRing = getEnv()
   const entry = keys.find((k) => k.id === kid);
   if (!entry) throw new DecryptionError(`key "${kid}" is not configured`);
   try {
-    const decipher = createDecipheriv("aes-256-gcm", entry.key, Buffer.from(iv, "base64url"));
+    // authTagLength pins the tag to 16 bytes: Node would otherwise accept a truncated (forgeable) tag.
+    const decipher = createDecipheriv("aes-256-gcm", entry.key, Buffer.from(iv, "base64url"), { authTagLength: 16 });
     decipher.setAAD(Buffer.from(`${VERSION}.${kid}.${context}`));
     decipher.setAuthTag(Buffer.from(tag, "base64url"));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");

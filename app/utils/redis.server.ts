@@ -5,8 +5,10 @@ import { getEnv } from "./env.server.ts";
 let client: Redis | undefined;
 
 export function getRedis(): Redis {
-  client ??= new Redis(getEnv().REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
-  client.on("error", () => {}); // surfaced by the calls that fail and by /healthz; avoids unhandled 'error' events
+  if (!client) {
+    client = new Redis(getEnv().REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+    client.on("error", () => {}); // surfaced by the calls that fail and by /healthz; avoids unhandled 'error' events
+  }
   return client;
 }
 

@@ -39,7 +39,7 @@ describe("security headers", () => {
     expect(scripts.length).toBeGreaterThan(0);
     for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
     expect(a.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(a.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(a.headers.get("referrer-policy")).toBe("same-origin");
     expect(a.headers.get("x-frame-options")).toBe("DENY");
     expect(a.headers.get("x-powered-by")).toBeNull();
     expect(a.headers.get("strict-transport-security")).toBeNull(); // plain HTTP here

@@ -50,6 +50,11 @@ describe("request flow", () => {
     expect((await findRequestsByEmail(db, email)).map((r) => r.reference)).toEqual([reference]);
 
     const mail = await verificationMailFor(email);
+    // The worker records the sending just after the mail is out; wait for it so the audit order is fixed.
+    await eventually(async () => {
+      const [c] = await db.select().from(verificationChallenges).where(eq(verificationChallenges.requestId, requestId));
+      return c?.sentAt;
+    });
     expect(mail.subject).not.toContain(email);
     const code = codeFromMail(mail);
     expect(mail.text).toContain(`${code.slice(0, 3)} ${code.slice(3)}`);

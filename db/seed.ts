@@ -1,0 +1,62 @@
+/**
+ * Demo data: a staff account and a handful of requests in different states, regimes and ages, so the staff list
+ * has something to show. Idempotent: runs again without duplicating anything.
+ */
+import { fileURLToPath } from "node:url";
+import { eq } from "drizzle-orm";
+import { appendEvent } from "#app/models/audit.server.ts";
+import { insertRequest } from "#app/models/requests.server.ts";
+import { createStaff } from "#app/models/staff.server.ts";
+import { getEnvOrExit } from "#app/utils/env.server.ts";
+import { closeDb, getDb, type Database } from "./client.server.ts";
+import { requests, staffUsers } from "./schema/index.ts";
+
+export const DEMO_STAFF_EMAIL = "admin@demo-shop.example";
+
+const DAY = 86_400_000;
+
+const demoRequests = [
+  { email: "ada.lovelace@example.com", name: "Ada Lovelace", region: "EU", daysAgo: 27, status: "verified" },
+  { email: "grace.hopper@example.com", name: "Grace Hopper", region: "US-CA", daysAgo: 12, status: "verified" },
+  { email: "alan.turing@example.co.uk", name: "Alan Turing", region: "UK", daysAgo: 3, status: "verified" },
+  { email: "katherine.johnson@example.com", name: "Katherine Johnson", region: "US-VA", daysAgo: 1, status: "pending_verification" },
+  { email: "edsger.dijkstra@example.nl", name: "Edsger Dijkstra", region: "EU", daysAgo: 40, status: "verified" },
+] as const;
+
+export async function seedDemo(db: Database, staffPassword: string, now = new Date()) {
+  const [existingStaff] = await db.select({ id: staffUsers.id }).from(staffUsers).where(eq(staffUsers.email, DEMO_STAFF_EMAIL));
+  if (!existingStaff) {
+    await createStaff(db, { email: DEMO_STAFF_EMAIL, name: "Demo Privacy Officer", role: "admin", password: staffPassword });
+  }
+  const [anyRequest] = await db.select({ id: requests.id }).from(requests).limit(1);
+  if (anyRequest) return { staffCreated: !existingStaff, requestsCreated: 0 };
+
+  for (const demo of demoRequests) {
+    const receivedAt = new Date(now.getTime() - demo.daysAgo * DAY);
+    const clock = () => receivedAt;
+    await db.transaction(async (tx) => {
+      const created = await insertRequest(tx, { type: "access", email: demo.email, name: demo.name, region: demo.region, receivedAt });
+      await appendEvent(tx, { requestId: created.id, actorType: "system", action: "request.seeded", details: { regime: created.regime } }, clock);
+      if (demo.status === "verified") {
+        await tx
+          .update(requests)
+          .set({ status: "verified", verifiedAt: receivedAt, acknowledgedAt: receivedAt, verificationLevel: 1 })
+          .where(eq(requests.id, created.id));
+        await appendEvent(tx, { requestId: created.id, actorType: "system", action: "request.verified", details: { method: "seed" } }, clock);
+      }
+    });
+  }
+  return { staffCreated: !existingStaff, requestsCreated: demoRequests.length };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  getEnvOrExit();
+  const password = process.env.DEMO_STAFF_PASSWORD;
+  if (!password) {
+    console.error("Set DEMO_STAFF_PASSWORD (npm run demo generates one into .env).");
+    process.exit(78);
+  }
+  const result = await seedDemo(getDb(), password);
+  console.log(`Seeded: staff ${result.staffCreated ? "created" : "already present"}, ${result.requestsCreated} demo requests.`);
+  await closeDb();
+}
