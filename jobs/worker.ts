@@ -62,8 +62,9 @@ export async function startWorker(options: { concurrency?: number; schedules?: b
         new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
       ]);
       if (timedOut) {
+        // Their locks lapse and BullMQ hands them to the next worker as stalled jobs (processors are idempotent).
         log.warn({ timeoutMs }, "in-flight jobs did not finish in time; forcing shutdown");
-        await Promise.all(workers.map((w) => w.close(true)));
+        await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 1000).unref())]);
       }
       for (const c of connections) c.disconnect();
     })();
@@ -82,7 +83,11 @@ async function main() {
     stopping = true;
     log.info({ signal }, "worker stopping");
     await running.close();
-    await Promise.allSettled([closeQueues(), closeDb(), closeRedis(), closeMailer()]);
+    // Connections close quickly unless a forced-off job still holds one (an SMTP send, a query): bounded too.
+    await Promise.race([
+      Promise.allSettled([closeQueues(), closeDb(), closeRedis(), closeMailer()]),
+      new Promise((r) => setTimeout(r, 2000).unref()),
+    ]);
     log.info("worker stopped");
     process.exit(0);
   };

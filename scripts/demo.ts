@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { migrateDatabase } from "#db/migrate.ts";
 import { ensureSecrets } from "./secrets.ts";
@@ -23,8 +23,13 @@ function step(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env)
 step("bash", ["scripts/services.sh"]);
 const envPath = resolve(root, ".env");
 ensureSecrets(envPath);
-if (!/^DEMO_STAFF_PASSWORD=/m.test(readFileSync(envPath, "utf8"))) {
-  appendFileSync(envPath, `DEMO_STAFF_PASSWORD=demo-${randomBytes(9).toString("base64url")}\n`, { mode: 0o600 });
+{
+  const current = readFileSync(envPath, "utf8");
+  if (!/^DEMO_STAFF_PASSWORD=\S/m.test(current)) {
+    const line = `DEMO_STAFF_PASSWORD=demo-${randomBytes(9).toString("base64url")}`;
+    if (/^DEMO_STAFF_PASSWORD=\s*$/m.test(current)) writeFileSync(envPath, current.replace(/^DEMO_STAFF_PASSWORD=\s*$/m, line), { mode: 0o600 });
+    else appendFileSync(envPath, `${current.endsWith("\n") || current === "" ? "" : "\n"}${line}\n`, { mode: 0o600 });
+  }
 }
 
 const { loadDotEnv, getEnvOrExit } = await import("#app/utils/env.server.ts");

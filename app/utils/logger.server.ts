@@ -35,11 +35,18 @@ export const REDACT_PATHS = [
 ];
 
 const EMAIL_RE = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
-/** 6-digit codes and long random tokens that could slip into messages. */
-const SECRETISH_RE = /\b\d{6}\b|\b[A-Za-z0-9_-]{32,}\b/g;
+/** 6-digit codes that could slip into messages. */
+const CODE_RE = /\b\d{6}\b/g;
+/** Long runs that may be random tokens (base64url). Redacted when mixed-case with digits, as CSPRNG tokens are;
+ *  lower-case ids (UUIDs, job ids, hex hashes) stay readable. */
+const TOKENISH_RE = /[A-Za-z0-9_-]{32,}/g;
+const looksRandom = (s: string) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d/.test(s);
 
 export function scrubString(value: string): string {
-  return value.replace(EMAIL_RE, "[email]").replace(SECRETISH_RE, "[redacted]");
+  return value
+    .replace(EMAIL_RE, "[email]")
+    .replace(CODE_RE, "[redacted]")
+    .replace(TOKENISH_RE, (m) => (looksRandom(m) ? "[redacted]" : m));
 }
 
 function scrub(value: unknown, depth = 0): unknown {
