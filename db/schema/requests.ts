@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, customType, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const requestTypes = [
   "access",
@@ -31,7 +31,13 @@ export const requestStatuses = [
 ] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
 
+export const accessScopes = ["categories", "specific"] as const;
+export type AccessScope = (typeof accessScopes)[number];
+export const submitters = ["subject", "agent"] as const;
+
 export const requestType = pgEnum("request_type", requestTypes);
+export const accessScope = pgEnum("access_scope", accessScopes);
+export const submitter = pgEnum("submitter", submitters);
 export const regime = pgEnum("regime", regimes);
 export const requestStatus = pgEnum("request_status", requestStatuses);
 
@@ -53,11 +59,34 @@ export const requests = pgTable(
     requiredVerificationLevel: integer("required_verification_level").notNull().default(1),
     identityCiphertext: text("identity_ciphertext").notNull(),
     emailIndex: text("email_index").notNull(),
+    /** What the request asks beyond the identity (corrections, signed declaration …), encrypted like the identity. */
+    detailsCiphertext: text("details_ciphertext"),
+    /** CCPA access: categories of data, or the specific pieces (which needs a stronger verification). */
+    accessScope: accessScope("access_scope"),
+    /** Which kinds of data points the requester supplied (e.g. phone, postal_code) — kinds only, never values. */
+    suppliedDataPoints: text("supplied_data_points").array().notNull().default(sql`'{}'::text[]`),
+    /** Kinds of data points that matched a connected store (set by the matching job). */
+    matchedDataPoints: text("matched_data_points").array().notNull().default(sql`'{}'::text[]`),
+    /** The browser sent Sec-GPC: 1 with an opt-out (Global Privacy Control). */
+    gpc: boolean("gpc").notNull().default(false),
+    submittedBy: submitter("submitted_by").notNull().default("subject"),
+    /** The authorized agent's own details (CCPA §7063), encrypted. */
+    agentCiphertext: text("agent_ciphertext"),
+    agentConfirmedAt: timestamp("agent_confirmed_at", { withTimezone: true }),
+    /** SHA-256 of the private status-page token; the token itself exists only in the requester's email. */
+    statusTokenHash: text("status_token_hash").unique(),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull(),
     verifiedAt: timestamp("verified_at", { withTimezone: true }),
     acknowledgedAt: timestamp("acknowledged_at", { withTimezone: true }),
+    acknowledgeBy: timestamp("acknowledge_by", { withTimezone: true }),
     dueAt: timestamp("due_at", { withTimezone: true }).notNull(),
+    /** The latest moment an extension may still be notified (GDPR: the original due date). */
+    extensionNoticeBy: timestamp("extension_notice_by", { withTimezone: true }),
     extendedDueAt: timestamp("extended_due_at", { withTimezone: true }),
+    extensionReason: text("extension_reason"),
+    /** A short code of why the request ended as it did (denied: the reason template's code). */
+    outcomeReason: text("outcome_reason"),
+    cancelledAt: timestamp("cancelled_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
@@ -70,3 +99,29 @@ export const requests = pgTable(
 );
 
 export type RequestRow = typeof requests.$inferSelect;
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
+
+export const documentKinds = ["agent_authorization"] as const;
+export const documentKind = pgEnum("document_kind", documentKinds);
+
+/**
+ * Files attached to a request (an authorized agent's signed permission). Encrypted at rest with AES-256-GCM
+ * (`ciphertext`, key id inside); the content type is the one sniffed from the bytes, never the one claimed.
+ */
+export const requestDocuments = pgTable(
+  "request_documents",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    requestId: uuid("request_id")
+      .notNull()
+      .references(() => requests.id),
+    kind: documentKind("kind").notNull(),
+    contentType: text("content_type").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    sha256: text("sha256").notNull(),
+    ciphertext: bytea("ciphertext").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [index("request_documents_request_idx").on(t.requestId)],
+);

@@ -3,6 +3,8 @@ import { index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-
 import { requests } from "./requests.ts";
 
 export const verificationChannel = pgEnum("verification_channel", ["email"]);
+/** requester: the person who submitted; consumer: the consumer an authorized agent acts for, confirming directly. */
+export const challengePurpose = pgEnum("challenge_purpose", ["requester", "consumer_confirmation"]);
 
 /**
  * An identity challenge sent to the requester. The secret (6-digit code, also carried by the link) exists only in
@@ -16,6 +18,7 @@ export const verificationChallenges = pgTable(
       .notNull()
       .references(() => requests.id),
     channel: verificationChannel("channel").notNull().default("email"),
+    purpose: challengePurpose("purpose").notNull().default("requester"),
     codeHash: text("code_hash"),
     attempts: integer("attempts").notNull().default(0),
     maxAttempts: integer("max_attempts").notNull(),
