@@ -2,7 +2,7 @@
  * `npm run portal -- <command> [options]`: maintenance and operations CLI. One file per command under
  * scripts/commands/, registered here (lazily imported, so a command loads only what it needs).
  */
-type Command = { summary: string; run: (args: string[]) => Promise<number> };
+export type Command = { summary: string; run: (args: string[]) => Promise<number> };
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   "audit:verify": () => import("./commands/audit-verify.ts"),
