@@ -19,7 +19,8 @@ import { normalizeEmail, randomToken, sha256Hex } from "#app/utils/crypto.server
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { DomainError } from "./errors.ts";
 
-export type Staff = Omit<StaffUserRow, "passwordHash">;
+/** What the app may know of a staff member: never the password hash or the MFA secret. */
+export type Staff = Pick<StaffUserRow, "id" | "email" | "name" | "role" | "createdAt" | "disabledAt">;
 
 export const MIN_PASSWORD_LENGTH = 12;
 /** Long enough for any passphrase or manager-generated password; bounds the work an attacker can make us do. */
