@@ -1,31 +1,40 @@
 /** The acknowledgement sent once a request is verified: reference, what happens next, and the due date. */
 import { eq } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import { requests } from "#db/schema/index.ts";
+import { requests, type RequestStatus } from "#db/schema/index.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { formatDueDate } from "./deadlines.ts";
 import { regimeLabels } from "./regions.ts";
-import { requestTypeLabels } from "./request-types.ts";
+import { requestTypeInfo } from "./request-types.ts";
+import { issueStatusToken, statusUrl } from "./status.server.ts";
 import { decryptIdentity, getRequestById } from "./requests.server.ts";
 
-/** Job `send-acknowledgement`; skipped when already acknowledged or the request is not verified. */
+/** Statuses in which a request is acknowledged: verified (or needing no verification) and not withdrawn. */
+const ACKNOWLEDGEABLE: RequestStatus[] = ["verified", "in_review", "approved", "processing", "action_required"];
+
+/** Job `send-acknowledgement`; skipped when already acknowledged or the request is not (yet) acknowledgeable. */
 export async function acknowledgeRequest(db: Executor, requestId: string, clock: Clock = systemClock) {
   const request = await getRequestById(db, requestId);
   if (!request) return "missing" as const;
-  if (request.acknowledgedAt || !request.verifiedAt) return "skipped" as const;
+  if (request.acknowledgedAt || !ACKNOWLEDGEABLE.includes(request.status)) return "skipped" as const;
 
+  // The status link's secret is made here, by the job that mails it (as the verification code is): it never
+  // travels through Redis. A retried job issues a new token, replacing the unsent one.
+  const token = await issueStatusToken(db, request.id);
   await sendEmail({
     to: decryptIdentity(request).email,
     template: "acknowledgement",
     props: {
       orgName: getEnv().ORG_NAME,
       reference: request.reference,
-      requestTypeLabel: requestTypeLabels[request.type],
+      requestTypeLabel: requestTypeInfo[request.type].label,
       regimeLabel: regimeLabels[request.regime],
       dueDate: formatDueDate(request.extendedDueAt ?? request.dueAt),
+      statusUrl: statusUrl(token),
+      nextSteps: requestTypeInfo[request.type].nextSteps,
     },
   });
 

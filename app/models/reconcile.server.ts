@@ -2,7 +2,7 @@
  * Postgres is the source of truth; Redis may lose jobs. Reconcile finds work that Postgres says is pending and
  * enqueues it again (deterministic job ids make this a no-op for jobs Redis still holds).
  */
-import { and, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import { requests, verificationChallenges } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
@@ -28,7 +28,7 @@ export async function findPendingWork(db: Executor, clock: Clock = systemClock) 
   const unacknowledged = await db
     .select({ id: requests.id })
     .from(requests)
-    .where(and(isNotNull(requests.verifiedAt), isNull(requests.acknowledgedAt)));
+    .where(and(isNull(requests.acknowledgedAt), inArray(requests.status, ["verified", "in_review", "approved", "processing", "action_required"])));
   return { challengeIds: challenges.map((c) => c.id), requestIds: unacknowledged.map((r) => r.id) };
 }
 

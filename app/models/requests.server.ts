@@ -5,7 +5,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { desc, eq } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import { requests, verificationChallenges, type RequestRow, type RequestType } from "#db/schema/index.ts";
+import { requests, verificationChallenges, type AccessScope, type RequestRow, type RequestType } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
 import { decryptJson, emailBlindIndex, encryptJson, normalizeEmail } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
@@ -14,10 +14,19 @@ import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { computeDeadlines } from "./deadlines.ts";
 import { DomainError } from "./errors.ts";
+import { dataPointKinds, type DataPointKind, type IntakeValues } from "./intake.ts";
+import { requiredVerificationLevel } from "./verification-levels.ts";
 import { regionByCode } from "./regions.ts";
 
-export type SubjectIdentity = { email: string; name?: string; dataPoints?: Record<string, string> };
+export type SubjectIdentity = { email: string; name?: string; dataPoints?: Partial<Record<DataPointKind, string>> };
 
+/** What a request asks beyond who the subject is; encrypted like the identity. */
+export type RequestDetails = {
+  corrections?: { incorrect: string; correct: string };
+  reason?: string;
+  /** CCPA specific pieces: the declaration under penalty of perjury, signed by typing the full name. */
+  declaration?: { typedName: string; signedAt: string };
+};
 
 const identityContext = (requestId: string) => `request-identity:${requestId}`;
 
@@ -31,18 +40,56 @@ export function newReference() {
 
 export const referencePattern = /^PR-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/;
 
-export type SubmitInput = { type: RequestType; email: string; name?: string; region: string };
+const detailsContext = (requestId: string) => `request-details:${requestId}`;
+
+export type SubmitInput = {
+  type: RequestType;
+  email: string;
+  name?: string;
+  region: string;
+  dataPoints?: Partial<Record<DataPointKind, string>>;
+  accessScope?: AccessScope;
+  details?: RequestDetails;
+  gpc?: boolean;
+};
+
+/** The intake form's values as the model's input (form field names → the request's shape). */
+export function submitInputFrom(type: RequestType, v: IntakeValues, now: Date, gpc = false): SubmitInput {
+  const dataPoints = Object.fromEntries(dataPointKinds.filter((k) => v[k]).map((k) => [k, v[k]!])) as SubmitInput["dataPoints"];
+  const details: RequestDetails = {};
+  if (v.incorrect && v.correct) details.corrections = { incorrect: v.incorrect, correct: v.correct };
+  if (v.reason) details.reason = v.reason;
+  if (v.accessScope === "specific" && v.declarationName && v.declarationAccepted === "on") {
+    details.declaration = { typedName: v.declarationName, signedAt: now.toISOString() };
+  }
+  return {
+    type,
+    email: v.email,
+    ...(v.name ? { name: v.name } : {}),
+    region: v.region,
+    dataPoints,
+    ...(type === "access" && v.accessScope ? { accessScope: v.accessScope } : {}),
+    ...(Object.keys(details).length > 0 ? { details } : {}),
+    gpc,
+  };
+}
 
 /**
- * Inserts the request row (identity encrypted, blind index, deadlines from the legal calendar) inside the caller's
- * transaction and returns its id and reference. Used by intake and by the demo seed.
+ * Inserts the request row (identity encrypted, blind index, deadlines from the legal calendar, the verification it
+ * needs) inside the caller's transaction and returns its id and reference. Used by intake and by the demo seed.
  */
 export async function insertRequest(tx: Executor, input: SubmitInput & { receivedAt: Date }) {
   const region = regionByCode(input.region);
   if (!region) throw new DomainError("unknown_region", "Please choose where you live from the list.");
   const id = randomUUID();
   const deadlines = computeDeadlines(region.regime, input.type, input.receivedAt);
-  const identity: SubjectIdentity = { email: normalizeEmail(input.email), ...(input.name ? { name: input.name } : {}) };
+  const dataPoints = input.dataPoints ?? {};
+  const identity: SubjectIdentity = {
+    email: normalizeEmail(input.email),
+    ...(input.name ? { name: input.name } : {}),
+    ...(Object.keys(dataPoints).length > 0 ? { dataPoints } : {}),
+  };
+  const required = requiredVerificationLevel(region.regime, input.type, input.accessScope);
   let reference = newReference();
   for (let attempt = 0; ; attempt++) {
     const [clash] = await tx.select({ id: requests.id }).from(requests).where(eq(requests.reference, reference)).limit(1);
@@ -56,46 +103,68 @@ export async function insertRequest(tx: Executor, input: SubmitInput & { receive
     type: input.type,
     regime: region.regime,
     jurisdiction: region.jurisdiction,
-    status: "pending_verification",
+    // Requests that need no verification (opt-outs) go straight to the queue.
+    status: required === 0 ? "verified" : "pending_verification",
+    requiredVerificationLevel: required,
+    accessScope: input.accessScope ?? null,
+    suppliedDataPoints: dataPointKinds.filter((k) => dataPoints[k]),
+    gpc: input.gpc ?? false,
     identityCiphertext: encryptJson(identity, identityContext(id)),
+    detailsCiphertext: input.details ? encryptJson(input.details, detailsContext(id)) : null,
     emailIndex: emailBlindIndex(identity.email),
     receivedAt: input.receivedAt,
+    acknowledgeBy: deadlines.acknowledgeBy,
     dueAt: deadlines.dueAt,
+    extensionNoticeBy: (deadlines as { extensionNoticeBy?: Date | null }).extensionNoticeBy ?? null,
   });
-  return { id, reference, regime: region.regime, jurisdiction: region.jurisdiction };
+  return { id, reference, regime: region.regime, jurisdiction: region.jurisdiction, requiredVerificationLevel: required };
 }
 
 /**
- * Records a new request with its verification challenge and audit event in one transaction, then queues the
- * verification email. The caller answers the same way whatever data we hold: nothing here looks at the stores.
+ * Records a new request with its audit event — and, when the request needs a verified email, its challenge — in one
+ * transaction, then queues the email (verification code, or the acknowledgement for requests that need no
+ * verification). The answer is the same whatever data we hold: nothing here looks at the connected stores.
  */
 export async function submitRequest(db: Executor, input: SubmitInput, clock: Clock = systemClock) {
   if (!regionByCode(input.region)) throw new DomainError("unknown_region", "Please choose where you live from the list.");
   const receivedAt = clock();
-  const { requestId, challengeId, reference } = await db.transaction(async (tx) => {
-    const created = await insertRequest(tx, { ...input, receivedAt });
-    const [challenge] = await tx
-      .insert(verificationChallenges)
-      .values({ requestId: created.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS })
-      .returning({ id: verificationChallenges.id });
+  const created = await db.transaction(async (tx) => {
+    const row = await insertRequest(tx, { ...input, receivedAt });
     await appendEvent(
       tx,
       {
-        requestId: created.id,
+        requestId: row.id,
         actorType: "subject",
         action: "request.submitted",
-        details: { type: input.type, regime: created.regime, jurisdiction: created.jurisdiction },
+        details: {
+          type: input.type,
+          regime: row.regime,
+          jurisdiction: row.jurisdiction,
+          requiredLevel: row.requiredVerificationLevel,
+          dataPointKinds: dataPointKinds.filter((k) => input.dataPoints?.[k]),
+          ...(input.gpc ? { gpc: true } : {}),
+        },
       },
       clock,
     );
-    return { requestId: created.id, challengeId: challenge!.id, reference: created.reference };
+    if (row.requiredVerificationLevel === 0) return { ...row, challengeId: null };
+    const [challenge] = await tx
+      .insert(verificationChallenges)
+      .values({ requestId: row.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS })
+      .returning({ id: verificationChallenges.id });
+    return { ...row, challengeId: challenge!.id };
   });
 
   // After the commit. If Redis is unavailable the request is still safe: the reconcile job re-enqueues it.
-  await enqueue("send-verification", { challengeId }).catch((err: unknown) =>
-    logger.warn({ err, requestId }, "could not enqueue verification email; reconcile will retry"),
-  );
-  return { requestId, reference };
+  const job = created.challengeId
+    ? enqueue("send-verification", { challengeId: created.challengeId })
+    : enqueue("send-acknowledgement", { requestId: created.id });
+  await job.catch((err: unknown) => logger.warn({ err, requestId: created.id }, "could not enqueue the request's email; reconcile will retry"));
+  return { requestId: created.id, reference: created.reference, verificationRequired: created.challengeId !== null };
+}
+
+export function decryptDetails(row: Pick<RequestRow, "id" | "detailsCiphertext">): RequestDetails {
+  return row.detailsCiphertext ? decryptJson<RequestDetails>(row.detailsCiphertext, detailsContext(row.id)) : {};
 }
 
 export async function getRequestById(db: Executor, id: string): Promise<RequestRow | undefined> {

@@ -50,7 +50,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (!limit.allowed) return json({ notice: null, result: submission.reply({ formErrors: [messages.too_many_attempts] }), error: null }, { status: 429 });
 
   const outcome = await verifyCode(getDb(), reference, submission.value.code);
-  if (outcome.ok || outcome.reason === "already_verified") return redirect(`/requests/${reference}/verified`);
+  if (outcome.ok || outcome.reason === "already_verified") return redirect(`/requests/${reference}/confirmed`);
   const left = outcome.reason === "invalid" && outcome.attemptsLeft ? ` ${outcome.attemptsLeft} ${outcome.attemptsLeft === 1 ? "try" : "tries"} left.` : "";
   return json(
     { notice: null, result: submission.reply({ fieldErrors: { code: [messages[outcome.reason] + left] } }), error: null },

@@ -52,7 +52,8 @@ afterAll(async () => {
 
 async function submitAccessRequest(page: Page, email: string) {
   await page.goto(`${baseUrl}/`);
-  await page.getByLabel("Access my data").check();
+  await page.getByRole("link", { name: "Access my data" }).click();
+  await page.getByRole("heading", { name: "Access my data" }).waitFor();
   await page.getByLabel("Email address").fill(email);
   await page.getByLabel("Where do you live?").selectOption("EU");
   await page.getByRole("button", { name: "Send request" }).click();
@@ -74,7 +75,7 @@ describe("foundation slice in Chromium", () => {
     secrets.push(email);
 
     // Client-side validation speaks first, tied to the field.
-    await page.goto(`${baseUrl}/`);
+    await page.goto(`${baseUrl}/request/access`);
     await page.getByLabel("Email address").fill("not-an-email");
     await page.getByRole("button", { name: "Send request" }).click();
     await expect.poll(() => page.getByText("Please enter a valid email address").count()).toBe(1);

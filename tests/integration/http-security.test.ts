@@ -63,7 +63,7 @@ describe("security headers", () => {
 });
 
 describe("CSRF", () => {
-  const valid = () => form({ type: "access", email: uniqueEmail("csrf"), region: "EU" });
+  const valid = () => form({ email: uniqueEmail("csrf"), region: "EU" });
 
   it.each([
     ["a foreign Origin", { Origin: "https://evil.example" }],
@@ -72,14 +72,14 @@ describe("CSRF", () => {
     ["a same-site (sibling subdomain) fetch", { "Sec-Fetch-Site": "same-site" }],
   ])("refuses a form post with %s", async (_label, headers) => {
     const before = await requestCount();
-    const res = await web.post("/?index", valid(), headers);
+    const res = await web.post("/request/access", valid(), headers);
     expect(res.status).toBe(403);
     expect(await requestCount()).toBe(before);
   });
 
   it("refuses the ?_data= path too (Remix's fetch-based action call)", async () => {
     const before = await requestCount();
-    const res = await web.post("/?index&_data=routes%2F_index", valid(), { Origin: "https://evil.example" });
+    const res = await web.post("/request/access?_data=routes%2Frequest.%24type", valid(), { Origin: "https://evil.example" });
     expect(res.status).toBe(403);
     const login = await web.post("/admin/login?_data=routes%2Fadmin.login", form({ email: "a@example.com", password: "x" }), {
       Origin: "https://evil.example",
@@ -89,7 +89,7 @@ describe("CSRF", () => {
   });
 
   it("refuses a mutation with neither Origin nor Referer", async () => {
-    const res = await fetch(web.url + "/?index", {
+    const res = await fetch(web.url + "/request/access", {
       method: "POST",
       redirect: "manual",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
@@ -99,9 +99,9 @@ describe("CSRF", () => {
   });
 
   it("accepts a same-origin post (Origin, or Referer when Origin is absent)", async () => {
-    const res = await web.post("/?index", valid(), { "Sec-Fetch-Site": "same-origin" });
+    const res = await web.post("/request/access", valid(), { "Sec-Fetch-Site": "same-origin" });
     expect(res.status).toBe(302);
-    const viaReferer = await fetch(web.url + "/?index", {
+    const viaReferer = await fetch(web.url + "/request/access", {
       method: "POST",
       redirect: "manual",
       headers: { "Content-Type": "application/x-www-form-urlencoded", Referer: `${web.url}/` },
@@ -114,8 +114,8 @@ describe("CSRF", () => {
 describe("request size", () => {
   it("answers 413 to a body over the limit and creates nothing", async () => {
     const before = await requestCount();
-    const big = `type=access&region=EU&email=${"a".repeat(2 * 1024 * 1024)}`;
-    const res = await web.post("/?index", big);
+    const big = `region=EU&email=${"a".repeat(2 * 1024 * 1024)}`;
+    const res = await web.post("/request/access", big);
     expect(res.status).toBe(413);
     expect(await requestCount()).toBe(before);
   });
@@ -128,7 +128,7 @@ describe("request size", () => {
         resolve(res.statusCode ?? 0);
       });
       req.on("error", reject);
-      req.write("type=access&");
+      req.write("accessScope=categories&");
       req.end("region=EU");
     });
     expect(status).toBe(411);
@@ -138,9 +138,9 @@ describe("request size", () => {
 describe("intake over HTTP", () => {
   it("answers the same way whether or not we already know the email", async () => {
     const known = uniqueEmail("known");
-    await web.post("/?index", form({ type: "access", email: known, region: "EU" }));
-    const again = await web.post("/?index", form({ type: "access", email: known, region: "EU" }));
-    const fresh = await web.post("/?index", form({ type: "access", email: uniqueEmail("fresh"), region: "EU" }));
+    await web.post("/request/access", form({ email: known, region: "EU" }));
+    const again = await web.post("/request/access", form({ email: known, region: "EU" }));
+    const fresh = await web.post("/request/access", form({ email: uniqueEmail("fresh"), region: "EU" }));
     expect(again.status).toBe(302);
     expect(fresh.status).toBe(302);
     const shape = (l: string | null) => l?.replace(/PR-[A-Z0-9]{4}-[A-Z0-9]{4}/, "PR-XXXX-XXXX");
@@ -149,23 +149,23 @@ describe("intake over HTTP", () => {
   });
 
   it.each([
-    ["no email", { type: "access", region: "EU" }, "Please enter your email address."],
-    ["a malformed email", { type: "access", region: "EU", email: "not-an-email" }, "valid email address"],
-    ["a 10,000-character email", { type: "access", region: "EU", email: `${"a".repeat(10_000)}@example.com` }, "at most 254 characters"],
-    ["an unknown region", { type: "access", region: "MARS", email: "a@example.com" }, "choose where you live"],
-    ["an unknown type", { type: "hack", region: "EU", email: "a@example.com" }, "choose what you would like"],
-    ["a script as email", { type: "access", region: "EU", email: "<script>alert(1)</script>" }, "valid email address"],
-    ["a NUL byte", { type: "access", region: "EU", email: "a\u0000b@example.com" }, "valid email address"],
+    ["no email", { region: "EU" }, "Please enter your email address."],
+    ["a malformed email", { region: "EU", email: "not-an-email" }, "valid email address"],
+    ["a 10,000-character email", { region: "EU", email: `${"a".repeat(10_000)}@example.com` }, "at most 254 characters"],
+    ["an unknown region", { region: "MARS", email: "a@example.com" }, "choose where you live"],
+    ["an unknown access scope", { accessScope: "everything", region: "EU", email: "a@example.com" }, "choose what you would like to receive"],
+    ["a script as email", { region: "EU", email: "<script>alert(1)</script>" }, "valid email address"],
+    ["a NUL byte", { region: "EU", email: "a\u0000b@example.com" }, "valid email address"],
   ])("rejects %s with a specific message and creates nothing", async (_label, fields, message) => {
     const before = await requestCount();
     // As a document request (no JavaScript): the page comes back with the message next to the field.
-    const res = await web.post("/?index", form(fields as Record<string, string>));
+    const res = await web.post("/request/access", form(fields as Record<string, string>));
     expect(res.status).toBe(400);
     const body = await res.text();
     expect(body).toContain(message);
     expect(body).not.toContain("<script>alert");
     // And as Remix's fetch call, the same message as data.
-    const data = await web.post("/?index&_data=routes%2F_index", form(fields as Record<string, string>));
+    const data = await web.post("/request/access?_data=routes%2Frequest.%24type", form(fields as Record<string, string>));
     expect(data.status).toBe(400);
     expect(await data.text()).toContain(message);
     expect(await requestCount()).toBe(before);
@@ -173,7 +173,7 @@ describe("intake over HTTP", () => {
 
   it("drops a honeypot submission silently", async () => {
     const before = await requestCount();
-    const res = await web.post("/?index", form({ type: "access", region: "EU", email: uniqueEmail("bot"), website: "http://spam.example" }));
+    const res = await web.post("/request/access", form({ region: "EU", email: uniqueEmail("bot"), website: "http://spam.example" }));
     expect(res.status).toBe(302);
     expect(await requestCount()).toBe(before);
   });
