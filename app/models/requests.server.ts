@@ -212,3 +212,21 @@ export async function listRequests(db: Executor, { limit = 50, offset = 0 } = {}
     .limit(Math.min(Math.max(limit, 1), 200))
     .offset(Math.max(offset, 0));
 }
+
+/** Other requests by the same subject (same blind index), newest first — for spotting manifestly excessive repeats. */
+export async function listSubjectHistory(db: Executor, request: Pick<RequestRow, "id" | "emailIndex">) {
+  const rows = await db
+    .select({ reference: requests.reference, type: requests.type, status: requests.status, receivedAt: requests.receivedAt, outcomeReason: requests.outcomeReason })
+    .from(requests)
+    .where(eq(requests.emailIndex, request.emailIndex))
+    .orderBy(desc(requests.receivedAt))
+    .limit(100);
+  return rows;
+}
+
+/** "a•••@example.com": enough for staff to recognise a subject without showing the full address by default. */
+export function maskEmail(email: string) {
+  const at = email.lastIndexOf("@");
+  if (at < 1) return "•••";
+  return `${email[0]}${"•".repeat(Math.min(6, Math.max(3, at - 1)))}${email.slice(at)}`;
+}

@@ -1,5 +1,5 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import { Form, Link, useLoaderData } from "@remix-run/react";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeLabels } from "#app/models/request-types.ts";
@@ -68,7 +68,9 @@ export default function AdminRequests() {
           <tbody>
             {requests.map((r) => (
               <tr key={r.reference} data-reference={r.reference}>
-                <td>{r.reference}</td>
+                <td>
+                  <Link to={`/admin/requests/${r.reference}`}>{r.reference}</Link>
+                </td>
                 <td>{r.type}</td>
                 <td>{r.regime}</td>
                 <td>{r.status}</td>
