@@ -2,3 +2,4 @@ export * from "./requests.ts";
 export * from "./verification.ts";
 export * from "./audit.ts";
 export * from "./staff.ts";
+export * from "./stores.ts";
