@@ -40,3 +40,10 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** The private status-page link from an acknowledgement email. */
+export function statusLinkFromMail(mail: CaughtMail): string {
+  const m = /(https?:\/\/[^\s"<>]+\/status\/[A-Za-z0-9_-]{43})/.exec(mail.text);
+  if (!m) throw new Error("no status link in the email");
+  return m[1]!;
+}

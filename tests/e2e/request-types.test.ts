@@ -1,0 +1,149 @@
+/**
+ * Every request type, as a customer does it in Chromium: choose it on the start page, fill its form, verify by the
+ * emailed code where the law asks for it, and follow it on the private status page from the acknowledgement
+ * email; cancel from there. Opt-outs need no verification and honour Global Privacy Control.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeDb } from "#db/client.server.ts";
+import { launchBrowser } from "#tests/helpers/browser.ts";
+import { acknowledgementMailFor, codeFromMail, statusLinkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
+import { freePort, startPortalProcess, type PortalProcess } from "#tests/helpers/processes.ts";
+
+let web: PortalProcess;
+let worker: PortalProcess;
+let browser: Browser;
+let baseUrl: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  const env = { PORT: String(port), HOST: "127.0.0.1", APP_URL: baseUrl, LOG_LEVEL: "warn" };
+  [web, worker] = await Promise.all([
+    startPortalProcess("server.ts", { ...env, LOG_LEVEL: "info" }, /portal listening/),
+    startPortalProcess("jobs/worker.ts", { ...env, LOG_LEVEL: "info" }, /worker started/),
+  ]);
+  browser = await launchBrowser();
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([web?.stop(), worker?.stop()]);
+  await closeDb();
+});
+
+type Case = {
+  label: string;
+  region: string;
+  fill?: (page: Page) => Promise<void>;
+  verify: boolean;
+};
+
+const cases: Case[] = [
+  { label: "Access my data", region: "US-CA", verify: true },
+  {
+    label: "Access my data",
+    region: "US-CA",
+    verify: true,
+    fill: async (page) => {
+      await page.getByLabel(/A copy of the specific pieces/).check();
+      await page.getByLabel("Type your full name to sign").fill("Casey Consumer");
+      await page.getByLabel("I sign this declaration.").check();
+    },
+  },
+  { label: "Export my data", region: "EU", verify: true },
+  { label: "Delete my data", region: "UK", verify: true },
+  {
+    label: "Correct my data",
+    region: "EU",
+    verify: true,
+    fill: async (page) => {
+      await page.getByLabel("What is wrong").fill("My surname is misspelled as Smiht.");
+      await page.getByLabel("What it should say").fill("Smith");
+    },
+  },
+  { label: "Object to processing", region: "EU", verify: true, fill: async (page) => page.getByLabel("Your reason").fill("Please stop profiling me for marketing.") },
+  { label: "Restrict processing", region: "UK", verify: true, fill: async (page) => page.getByLabel("Your reason").fill("My address is disputed; keep it but do not use it.") },
+  { label: "Do not sell or share my data", region: "US-CA", verify: false },
+  { label: "Limit use of my sensitive data", region: "US-CA", verify: false },
+];
+
+async function submit(context: BrowserContext, c: Case, email: string) {
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/`);
+  await page.getByRole("link", { name: c.label }).click();
+  await page.getByRole("heading", { name: c.label, level: 1 }).waitFor();
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Where do you live?").selectOption(c.region);
+  await page.getByRole("button", { name: "Help us confirm it is you (optional)" }).or(page.getByText("Help us confirm it is you (optional)")).first().click();
+  await page.getByLabel("Postal code").fill("94105");
+  await c.fill?.(page);
+  await page.getByRole("button", { name: "Send request" }).click();
+  return page;
+}
+
+describe("every request type in Chromium", () => {
+  for (const [i, c] of cases.entries()) {
+    it(`${c.label} (${c.region}${i === 1 ? ", specific pieces" : ""}): submit${c.verify ? ", verify" : ""}, follow on the status page`, async () => {
+      const context = await browser.newContext();
+      const email = uniqueEmail(`type${i}`);
+      const page = await submit(context, c, email);
+      if (c.verify) {
+        await page.getByRole("heading", { name: "Check your inbox" }).waitFor();
+        const code = codeFromMail(await verificationMailFor(email));
+        await page.getByLabel("Verification code").fill(code);
+        await page.getByRole("button", { name: "Verify my request" }).click();
+        await page.getByRole("heading", { name: /your request is confirmed/ }).waitFor();
+      } else {
+        await page.getByRole("heading", { name: /your request is recorded/ }).waitFor();
+      }
+      const reference = (await page.locator("dt:has-text('Reference') + dd").textContent()) ?? "";
+      const ack = await acknowledgementMailFor(email, reference);
+      const status = await context.newPage();
+      await status.goto(statusLinkFromMail(ack));
+      await status.getByRole("heading", { name: `Your request ${reference}` }).waitFor();
+      expect(await status.locator("dt:has-text('Request') + dd").textContent()).toBe(c.label);
+      expect(await status.getByText("We received your request.").count()).toBe(1);
+      expect(await status.getByText("We sent you an acknowledgement.").count()).toBe(1);
+      await context.close();
+    });
+  }
+
+  it("honours Global Privacy Control on the opt-out form", async () => {
+    const context = await browser.newContext({ extraHTTPHeaders: { "Sec-GPC": "1" } });
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}/request/opt-out`);
+    await page.getByText("Your browser sent a Global Privacy Control signal").waitFor();
+    await page.getByLabel("Email address").fill(uniqueEmail("gpc"));
+    await page.getByLabel("Where do you live?").selectOption("US-CA");
+    await page.getByRole("button", { name: "Send request" }).click();
+    await page.getByText("We also honoured the Global Privacy Control signal").waitFor();
+    const gpc = await page.request.get(`${baseUrl}/.well-known/gpc.json`);
+    expect(await gpc.json()).toMatchObject({ gpc: true });
+    await context.close();
+  });
+
+  it("lets the requester cancel from the status page, and a wrong token reveals nothing", async () => {
+    const context = await browser.newContext();
+    const email = uniqueEmail("cancel");
+    const page = await submit(context, cases[3]!, email);
+    const code = codeFromMail(await verificationMailFor(email));
+    await page.getByLabel("Verification code").fill(code);
+    await page.getByRole("button", { name: "Verify my request" }).click();
+    const reference = (await page.locator("dt:has-text('Reference') + dd").textContent()) ?? "";
+    const link = statusLinkFromMail(await acknowledgementMailFor(email, reference));
+    await page.goto(link);
+    await page.getByRole("button", { name: "Cancel request" }).click();
+    await page.getByText("Please tick the box").waitFor();
+    await page.getByLabel("Yes, cancel my request.").check();
+    await page.getByRole("button", { name: "Cancel request" }).click();
+    await expect.poll(() => page.getByTestId("status").textContent()).toBe("Cancelled by you");
+    expect(await page.getByText("You cancelled your request.").count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Cancel request" }).count()).toBe(0);
+
+    const wrong = await page.goto(link.replace(/.$/, (ch) => (ch === "A" ? "B" : "A")));
+    expect(wrong?.status()).toBe(404);
+    expect(await page.content()).not.toContain(reference);
+    await context.close();
+  });
+});
