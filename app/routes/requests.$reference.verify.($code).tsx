@@ -46,8 +46,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const submission = parseWithZod(formData, { schema: codeSchema });
   if (submission.status !== "success") return json({ notice: null, result: submission.reply(), error: null }, { status: 400 });
 
-  const limit = await rateLimit({ bucket: "verify-ip", key: context.clientIp, limit: 100, windowSeconds: 3600 });
-  if (!limit.allowed) return json({ notice: null, result: submission.reply({ formErrors: [messages.too_many_attempts] }), error: null }, { status: 429 });
+  // At most 100 tries an hour per request and per IP (on top of 5 per code): guessing stays hopeless.
+  const [byIp, byRequest] = await Promise.all([
+    rateLimit({ bucket: "verify-ip", key: context.clientIp, limit: 100, windowSeconds: 3600 }),
+    rateLimit({ bucket: "verify-request", key: reference, limit: 100, windowSeconds: 3600 }),
+  ]);
+  if (!byIp.allowed || !byRequest.allowed) {
+    return json({ notice: null, result: submission.reply({ formErrors: [messages.too_many_attempts] }), error: null }, { status: 429 });
+  }
 
   const outcome = await verifyCode(getDb(), reference, submission.value.code);
   if (outcome.ok || outcome.reason === "already_verified") return redirect(`/requests/${reference}/confirmed`);
