@@ -1,8 +1,9 @@
 /**
- * Sent once a request is verified: it is on file, here is its reference, and the date by which we must answer.
+ * Sent once a request is verified: it is on file, here is its reference, what happens next for this kind of request,
+ * the date by which we must answer, and the link to the requester's private status page.
  */
-import { Heading, Section, Text } from "@react-email/components";
-import { ActionButton, Layout, colors, heading, paragraph, subheading } from "./components/layout.tsx";
+import { Layout } from "./components/layout.tsx";
+import { Facts, Paragraph, QuoteReference, StatusLink, Subtitle, Title } from "./components/parts.tsx";
 
 export type AcknowledgementProps = {
   orgName: string;
@@ -14,57 +15,51 @@ export type AcknowledgementProps = {
   regimeLabel: string;
   /** Already formatted for the reader, e.g. "14 March 2026". */
   dueDate: string;
-  /** Where the requester can check progress, when the portal offers it. */
+  /**
+   * The requester's private status page.
+   * TODO(lead): make required once app/models/acknowledgement.server.ts passes it.
+   */
   statusUrl?: string;
+  /**
+   * One or two plain sentences on what we do next for this kind of request, e.g. "We will gather a copy of the
+   * personal data we hold about you from each of our systems." Without it, a general sentence is shown.
+   * TODO(lead): make required once app/models/acknowledgement.server.ts passes it.
+   */
+  nextSteps?: string;
 };
 
-export default function Acknowledgement({ orgName, reference, requestTypeLabel, regimeLabel, dueDate, statusUrl }: AcknowledgementProps) {
+const GENERAL_NEXT_STEP = "Our privacy team reviews your request and looks for your data in the systems where we keep it.";
+
+export default function Acknowledgement({
+  orgName,
+  reference,
+  requestTypeLabel,
+  regimeLabel,
+  dueDate,
+  statusUrl,
+  nextSteps,
+}: AcknowledgementProps) {
   return (
     <Layout orgName={orgName} preview={`Request ${reference}: we will respond by ${dueDate}.`}>
-      <Heading as="h1" style={heading}>
-        We received your request
-      </Heading>
-      <Text style={paragraph}>Thank you. {orgName} received your privacy request and you confirmed it is yours.</Text>
-      <Section
-        style={{
-          backgroundColor: colors.panel,
-          border: `1px solid ${colors.border}`,
-          borderRadius: "6px",
-          margin: "0 0 16px",
-          padding: "16px",
-        }}
-      >
-        <Text style={{ ...paragraph, margin: "0 0 4px" }}>
-          Your reference: <strong>{reference}</strong>
-        </Text>
-        <Text style={{ ...paragraph, margin: "0 0 4px" }}>
-          Request: <strong>{requestTypeLabel}</strong>
-        </Text>
-        <Text style={{ ...paragraph, margin: "0 0 4px" }}>
-          Handled under: <strong>{regimeLabel}</strong>
-        </Text>
-        <Text style={{ ...paragraph, margin: 0 }}>
-          We will respond by: <strong>{dueDate}</strong>
-        </Text>
-      </Section>
-      <Heading as="h2" style={subheading}>
-        What happens next
-      </Heading>
-      <Text style={paragraph}>
-        1. Our privacy team reviews your request and looks for your data in the systems where we keep it.
-      </Text>
-      <Text style={paragraph}>2. If we need anything more from you to be sure it is you, we will email you.</Text>
-      <Text style={paragraph}>
+      <Title>We received your request</Title>
+      <Paragraph>Thank you. {orgName} received your privacy request and you confirmed it is yours.</Paragraph>
+      <Facts
+        rows={[
+          ["Your reference", reference],
+          ["Request", requestTypeLabel],
+          ["Handled under", regimeLabel],
+          ["We will respond by", dueDate],
+        ]}
+      />
+      <Subtitle>What happens next</Subtitle>
+      <Paragraph>1. {nextSteps?.trim() || GENERAL_NEXT_STEP}</Paragraph>
+      <Paragraph>2. If we need anything more from you to be sure it is you, we will email you.</Paragraph>
+      <Paragraph>
         3. We will respond by {dueDate}. If the law allows us more time and we need it, we will tell you why before that
         date.
-      </Text>
-      {statusUrl ? (
-        <>
-          <Text style={paragraph}>You can check where your request stands at any time:</Text>
-          <ActionButton href={statusUrl}>Check the status of my request</ActionButton>
-        </>
-      ) : null}
-      <Text style={paragraph}>Please quote {reference} if you contact us about this request.</Text>
+      </Paragraph>
+      {statusUrl ? <StatusLink href={statusUrl} /> : null}
+      <QuoteReference reference={reference} />
     </Layout>
   );
 }
@@ -72,8 +67,9 @@ export default function Acknowledgement({ orgName, reference, requestTypeLabel, 
 Acknowledgement.PreviewProps = {
   orgName: "Demo Shop",
   reference: "PR-7K3M-Q9XD",
-  requestTypeLabel: "Access to my data",
-  regimeLabel: "GDPR (EU)",
+  requestTypeLabel: "Access my data",
+  regimeLabel: "GDPR",
   dueDate: "14 March 2026",
   statusUrl: "http://localhost:3000/status/preview-token",
+  nextSteps: "We will gather a copy of the personal data we hold about you from each of our systems.",
 } satisfies AcknowledgementProps;

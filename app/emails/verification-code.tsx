@@ -1,8 +1,9 @@
 /**
  * Sent right after intake: the code (and a link) that proves the requester controls the email address.
  */
-import { Heading, Section, Text } from "@react-email/components";
-import { ActionButton, Layout, colors, heading, paragraph } from "./components/layout.tsx";
+import { Text } from "@react-email/components";
+import { ActionButton, Layout, paragraph } from "./components/layout.tsx";
+import { Panel, Paragraph, Title, formatDuration } from "./components/parts.tsx";
 
 export type VerificationCodeProps = {
   orgName: string;
@@ -21,29 +22,18 @@ export function formatCode(code: string): string {
 
 export default function VerificationCode({ orgName, code, verifyUrl, expiresInMinutes, requestTypeLabel }: VerificationCodeProps) {
   const shown = formatCode(code);
-  const minutes = `${expiresInMinutes} minute${expiresInMinutes === 1 ? "" : "s"}`;
+  const minutes = formatDuration(expiresInMinutes);
   return (
     <Layout orgName={orgName} preview={`Confirm your privacy request to ${orgName}. The code expires in ${minutes}.`}>
-      <Heading as="h1" style={heading}>
-        Confirm your privacy request
-      </Heading>
-      <Text style={paragraph}>
+      <Title>Confirm your privacy request</Title>
+      <Paragraph>
         Someone used this email address to make a privacy request to {orgName}. To confirm it was you, enter this code
         on the verification page.
-      </Text>
-      <Text style={paragraph}>
+      </Paragraph>
+      <Paragraph>
         Request: <strong>{requestTypeLabel}</strong>
-      </Text>
-      <Section
-        style={{
-          backgroundColor: colors.panel,
-          border: `1px solid ${colors.border}`,
-          borderRadius: "6px",
-          margin: "0 0 16px",
-          padding: "16px",
-          textAlign: "center",
-        }}
-      >
+      </Paragraph>
+      <Panel style={{ textAlign: "center" }}>
         <Text style={{ ...paragraph, margin: "0 0 4px" }}>Your verification code is</Text>
         <Text
           style={{
@@ -57,16 +47,16 @@ export default function VerificationCode({ orgName, code, verifyUrl, expiresInMi
         >
           {shown}
         </Text>
-      </Section>
-      <Text style={paragraph}>Or confirm with one click:</Text>
+      </Panel>
+      <Paragraph>Or confirm with one click:</Paragraph>
       <ActionButton href={verifyUrl}>Confirm my request</ActionButton>
-      <Text style={paragraph}>
+      <Paragraph>
         The code and the link expire in {minutes}. After that, you can ask for a new code on the verification page.
-      </Text>
-      <Text style={paragraph}>
+      </Paragraph>
+      <Paragraph>
         If you did not ask for this, you can safely ignore this email: nothing happens unless the code is entered.
         Never share this code with anyone; {orgName} will never ask you for it by phone or email.
-      </Text>
+      </Paragraph>
     </Layout>
   );
 }

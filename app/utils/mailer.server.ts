@@ -15,6 +15,14 @@ import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import type { Logger } from "pino";
 import { createElement, type ComponentProps, type ComponentType } from "react";
 import Acknowledgement from "#app/emails/acknowledgement.tsx";
+import AgentConfirmation from "#app/emails/agent-confirmation.tsx";
+import Completion from "#app/emails/completion.tsx";
+import { isRequiredText, type RequiredText } from "#app/emails/components/required-text.ts";
+// Callers build RequiredText props (denial/extension reasons, staff messages) with requiredText().
+export { BlankTextError, requiredText, type RequiredText } from "#app/emails/components/required-text.ts";
+import Denial from "#app/emails/denial.tsx";
+import ExtensionNotice from "#app/emails/extension-notice.tsx";
+import MoreInformation from "#app/emails/more-information.tsx";
 import VerificationCode from "#app/emails/verification-code.tsx";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger as rootLogger, scrubString } from "#app/utils/logger.server.ts";
@@ -23,19 +31,54 @@ import { parseMail, type CaughtMail } from "#app/utils/mail-catcher.server.ts";
 // ---------------------------------------------------------------------------------------------------------------
 // Templates
 
-/** Template name → component. Adding an email = one file in app/emails, one line here, one subject below. */
+/**
+ * Template name → component. Adding an email = one file in app/emails, one line here, one subject below, and its
+ * `RequiredText` props (if any) in `requiredTexts`.
+ */
 export const templates = {
   "verification-code": VerificationCode,
   acknowledgement: Acknowledgement,
+  "more-information": MoreInformation,
+  "extension-notice": ExtensionNotice,
+  denial: Denial,
+  completion: Completion,
+  "agent-confirmation": AgentConfirmation,
 } as const;
 
 export type TemplateName = keyof typeof templates;
 export type TemplateProps<N extends TemplateName> = ComponentProps<(typeof templates)[N]>;
 
-/** Subjects carry no personal data: no names, no addresses, no codes (a request reference is not personal data). */
+/**
+ * Subjects carry no personal data: no names (not even an agent's), no addresses, no codes, no staff text. The request
+ * reference is a random token, not personal data, and lets the requester tell their requests apart.
+ */
 export const subjects: { [N in TemplateName]: (props: TemplateProps<N>) => string } = {
   "verification-code": () => "Your verification code",
   acknowledgement: (props) => `We received your request ${props.reference}`,
+  "more-information": (props) => `More information needed for your request ${props.reference}`,
+  "extension-notice": (props) => `We need more time for your request ${props.reference}`,
+  denial: (props) => `Our decision on your request ${props.reference}`,
+  completion: (props) => `Your request ${props.reference} is complete`,
+  "agent-confirmation": (props) => `Please confirm someone may act for you on request ${props.reference}`,
+};
+
+/** The props of template N typed `RequiredText` (text the email cannot go out without). */
+type RequiredTextKeys<N extends TemplateName> = {
+  [K in keyof TemplateProps<N>]-?: TemplateProps<N>[K] extends RequiredText ? K : never;
+}[keyof TemplateProps<N>];
+
+/**
+ * Which props must hold more than whitespace, checked at runtime before rendering. The type makes this list complete:
+ * a template that gains a `RequiredText` prop does not compile until the prop is listed here.
+ */
+export const requiredTexts: { [N in TemplateName]: Record<RequiredTextKeys<N>, true> } = {
+  "verification-code": {},
+  acknowledgement: {},
+  "more-information": { message: true },
+  "extension-notice": { reason: true },
+  denial: { reason: true },
+  completion: {},
+  "agent-confirmation": {},
 };
 
 export function isTemplateName(name: string): name is TemplateName {
@@ -44,7 +87,17 @@ export function isTemplateName(name: string): name is TemplateName {
 
 export type RenderedEmail = { subject: string; html: string; text: string };
 
+/** Throws EmailContentError when a `RequiredText` prop of `name` is missing, not a string, or only whitespace. */
+export function assertEmailContent<N extends TemplateName>(name: N, props: TemplateProps<N>): void {
+  const values = props as Record<string, unknown>;
+  for (const field of Object.keys(requiredTexts[name])) {
+    if (!isRequiredText(values[field])) throw new EmailContentError(name, field);
+  }
+}
+
+/** Subject, HTML and plain text of one email. Throws EmailContentError (before rendering) for a blank required text. */
 export async function renderEmail<N extends TemplateName>(name: N, props: TemplateProps<N>): Promise<RenderedEmail> {
+  assertEmailContent(name, props);
   // The registry is a correlated union TypeScript cannot narrow by `name`; the signature above keeps callers exact.
   const Component = templates[name] as ComponentType<object>;
   const subject = subjects[name] as (p: TemplateProps<N>) => string;
@@ -68,7 +121,7 @@ export type SentEmail = { messageId: string };
  * when the server refused the message for good (a 5xx reply), so retrying is pointless.
  */
 export class MailerError extends Error {
-  override readonly name = "MailerError";
+  override readonly name: string = "MailerError";
   readonly template: string;
   readonly code: string | undefined;
   readonly responseCode: number | undefined;
@@ -85,6 +138,25 @@ export class MailerError extends Error {
     this.responseCode = details.responseCode;
     this.command = details.command;
     this.permanent = details.permanent ?? (details.responseCode !== undefined && details.responseCode >= 500);
+  }
+}
+
+/**
+ * An email that must not go out as asked: a required text (a denial's or an extension's reason, a staff message) is
+ * missing or blank. Thrown by renderEmail, so sendEmail throws it before opening any SMTP connection. Permanent: a
+ * retry sends the same blank text. The message names the template and the field, never a value.
+ */
+export class EmailContentError extends MailerError {
+  override readonly name: string = "EmailContentError";
+  readonly field: string;
+
+  constructor(template: string, field: string) {
+    super(`The "${template}" email cannot be sent without its ${field}: it is missing or blank`, {
+      template,
+      code: "EBLANKTEXT",
+      permanent: true,
+    });
+    this.field = field;
   }
 }
 

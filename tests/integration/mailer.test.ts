@@ -93,6 +93,8 @@ describe("sendEmail over SMTP", () => {
         requestTypeLabel: "Delete my data",
         regimeLabel: "GDPR (EU)",
         dueDate: "2 April 2026",
+        statusUrl: "http://localhost:3000/status/st_mailer",
+        nextSteps: "We will delete your personal data from each of our systems.",
       },
     });
     const mail = await testMailbox().waitFor((m) => m.to.includes(to));
@@ -102,6 +104,8 @@ describe("sendEmail over SMTP", () => {
     expect(mail.text).toContain("PR-4HX2-M7QA");
     expect(mail.text).toContain("2 April 2026");
     expect(mail.text).not.toContain("Demo Shop");
+    expect(mail.text).toContain("http://localhost:3000/status/st_mailer");
+    expect(mail.text).toContain("1. We will delete your personal data from each of our systems.");
   });
 
   it("sends several mails over the one cached transport", async () => {
@@ -227,7 +231,14 @@ describe("dev mailbox", () => {
       await mailer.send({
         to: second,
         template: "acknowledgement",
-        props: { reference: "PR-DEV1-BOX2", requestTypeLabel: "Access", regimeLabel: "GDPR (EU)", dueDate: "1 May 2026" },
+        props: {
+          reference: "PR-DEV1-BOX2",
+          requestTypeLabel: "Access",
+          regimeLabel: "GDPR (EU)",
+          dueDate: "1 May 2026",
+          statusUrl: "http://localhost:3000/status/st_devbox",
+          nextSteps: "We will gather a copy of your data.",
+        },
       });
       await fileCatcher.waitFor((m) => m.to.includes(second));
     } finally {

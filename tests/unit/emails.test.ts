@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import Acknowledgement from "#app/emails/acknowledgement.tsx";
 import VerificationCode, { formatCode } from "#app/emails/verification-code.tsx";
-import { renderEmail, subjects, templates } from "#app/utils/mailer.server.ts";
+import { renderEmail, subjects, templates, type TemplateName } from "#app/utils/mailer.server.ts";
 
 /** Any HTML-looking tag: `<p>`, `</td>`, `<!DOCTYPE …>`, `<br/>`. */
 const HTML_TAG = /<\/?[a-z!][^>]*>/i;
@@ -21,6 +21,7 @@ const acknowledgement = {
   regimeLabel: "CCPA/CPRA (California)",
   dueDate: "14 March 2026",
   statusUrl: "https://privacy.acme.example/status/st_Y2b8",
+  nextSteps: "We will gather a copy of the personal data we hold about you from each of our systems.",
 };
 
 describe("verification-code email", () => {
@@ -83,6 +84,13 @@ describe("acknowledgement email", () => {
       expect(text).toContain(value);
     }
     expect(text).toMatch(/what happens next/i);
+    expect(text).toContain(`1. ${acknowledgement.nextSteps}`);
+  });
+
+  it("falls back to a general first step when no next steps are given", async () => {
+    const { nextSteps: _omitted, ...withoutNextSteps } = acknowledgement;
+    const { text } = await renderEmail("acknowledgement", withoutNextSteps);
+    expect(text).toMatch(/1\. Our privacy team reviews your request/);
   });
 
   it("leaves the status link out when there is none", async () => {
@@ -105,11 +113,23 @@ describe("template registry", () => {
     expect(Object.keys(templates).sort()).toEqual(Object.keys(subjects).sort());
     expect(templates["verification-code"]).toBe(VerificationCode);
     expect(templates.acknowledgement).toBe(Acknowledgement);
+    expect(Object.keys(templates).sort()).toEqual([
+      "acknowledgement",
+      "agent-confirmation",
+      "completion",
+      "denial",
+      "extension-notice",
+      "more-information",
+      "verification-code",
+    ]);
     for (const [name, Component] of Object.entries(templates)) {
       expect(Component.PreviewProps, name).toBeDefined();
       expect(Component.PreviewProps.orgName, name).toBeTruthy();
+      // The preview props render as they are (what `npm run email:dev` shows).
+      const rendered = await renderEmail(name as TemplateName, Component.PreviewProps as never);
+      expect(rendered.html, name).toContain(Component.PreviewProps.orgName);
+      expect(rendered.text, name).not.toMatch(HTML_TAG);
     }
-    // The preview props render as they are (what `npm run email:dev` shows).
     const rendered = await renderEmail("verification-code", VerificationCode.PreviewProps);
     expect(rendered.text).toContain("123 456");
   });
