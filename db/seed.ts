@@ -1,11 +1,17 @@
 /**
  * Demo data: a staff account and a handful of requests in different states, regimes and ages, so the staff list
  * has something to show. Idempotent: runs again without duplicating anything.
+ *
+ * MFA is mandatory for staff, so the demo admin is seeded already enrolled with a random TOTP secret (encrypted
+ * like any other); `seedDemo` returns it so the demo banner can print it as the manual key for an authenticator
+ * app, and `npm run portal -- staff:totp --email admin@demo-shop.example` prints a current code outside production.
  */
 import { fileURLToPath } from "node:url";
 import { eq } from "drizzle-orm";
 import { appendEvent } from "#app/models/audit.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
+import { provisionTotp, readTotpSecret } from "#app/models/mfa.server.ts";
+import { formatManualKey } from "#app/models/totp.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { getEnvOrExit } from "#app/utils/env.server.ts";
 import { closeDb, getDb, type Database } from "./client.server.ts";
@@ -24,12 +30,18 @@ const demoRequests = [
 ] as const;
 
 export async function seedDemo(db: Database, staffPassword: string, now = new Date()) {
-  const [existingStaff] = await db.select({ id: staffUsers.id }).from(staffUsers).where(eq(staffUsers.email, DEMO_STAFF_EMAIL));
-  if (!existingStaff) {
-    await createStaff(db, { email: DEMO_STAFF_EMAIL, name: "Demo Privacy Officer", role: "admin", password: staffPassword });
-  }
+  const [existingStaff] = await db
+    .select({ id: staffUsers.id, enrolledAt: staffUsers.totpEnrolledAt })
+    .from(staffUsers)
+    .where(eq(staffUsers.email, DEMO_STAFF_EMAIL));
+  const staffId =
+    existingStaff?.id ?? (await createStaff(db, { email: DEMO_STAFF_EMAIL, name: "Demo Privacy Officer", role: "admin", password: staffPassword })).id;
+  // The demo admin's TOTP secret: kept across runs (an authenticator app keeps working); made when missing or
+  // unreadable (e.g. ENCRYPTION_KEYS regenerated).
+  const existingSecret = existingStaff?.enrolledAt ? await readTotpSecret(db, staffId) : null;
+  const totpSecret = existingSecret ?? (await provisionTotp(db, staffId));
   const [anyRequest] = await db.select({ id: requests.id }).from(requests).limit(1);
-  if (anyRequest) return { staffCreated: !existingStaff, requestsCreated: 0 };
+  if (anyRequest) return { staffCreated: !existingStaff, requestsCreated: 0, totpSecret };
 
   for (const demo of demoRequests) {
     const receivedAt = new Date(now.getTime() - demo.daysAgo * DAY);
@@ -46,7 +58,7 @@ export async function seedDemo(db: Database, staffPassword: string, now = new Da
       }
     });
   }
-  return { staffCreated: !existingStaff, requestsCreated: demoRequests.length };
+  return { staffCreated: !existingStaff, requestsCreated: demoRequests.length, totpSecret };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -58,5 +70,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   }
   const result = await seedDemo(getDb(), password);
   console.log(`Seeded: staff ${result.staffCreated ? "created" : "already present"}, ${result.requestsCreated} demo requests.`);
+  console.log(`Demo admin's authenticator key (MFA): ${formatManualKey(result.totpSecret)}`);
   await closeDb();
 }

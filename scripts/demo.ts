@@ -91,6 +91,9 @@ console.log(`
   Staff console: ${env.APP_URL}/admin
     email:       ${DEMO_STAFF_EMAIL}
     password:    ${process.env.DEMO_STAFF_PASSWORD}
+    MFA key:     ${seeded.totpSecret.replace(/(.{4})(?=.)/g, "$1 ")}
+                 (add it to an authenticator app as a time-based key, or print the current code with
+                  npm run portal -- staff:totp --email ${DEMO_STAFF_EMAIL})
   Mailbox:       ${env.APP_URL}/dev/mailbox   (every email the portal sends)
   Demo data:     ${seeded.requestsCreated > 0 ? `${seeded.requestsCreated} requests created` : "already present"}
   Stop with Ctrl+C.

@@ -6,6 +6,9 @@ export type Command = { summary: string; run: (args: string[]) => Promise<number
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   "audit:verify": () => import("./commands/audit-verify.ts"),
+  "staff:create": () => import("./commands/staff-create.ts"),
+  "staff:totp": () => import("./commands/staff-totp.ts"),
+  "staff:reset-mfa": () => import("./commands/staff-reset-mfa.ts"),
 };
 
 async function main(argv: string[]) {

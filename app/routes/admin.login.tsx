@@ -4,13 +4,15 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
-import { appendEvent } from "#app/models/audit.server.ts";
-import { authenticateStaff } from "#app/models/staff.server.ts";
+import { signInWithPassword } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { rateLimit, resetRateLimit } from "#app/utils/rate-limit.server.ts";
-import { getStaffFromRequest, safeNextPath, startStaffSession } from "#app/utils/session.server.ts";
+import { rateLimit } from "#app/utils/rate-limit.server.ts";
+import { getStaffFromRequest, mfaUrl, safeNextPath, startStaffSession } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Staff sign-in — Privacy Center" }];
+
+/** One message for an unknown email, a wrong password and a locked account: none of them is revealed. */
+const FAILED = "Email or password is not correct.";
 
 const schema = z.object({
   email: z.string({ error: "Enter your email address." }).trim().max(254).pipe(z.email({ error: "Enter a valid email address." })),
@@ -18,7 +20,7 @@ const schema = z.object({
 });
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  if (await getStaffFromRequest(request)) throw redirect("/admin");
+  if (await getStaffFromRequest(request)) throw redirect(safeNextPath(new URL(request.url).searchParams.get("next")));
   return json({});
 }
 
@@ -27,22 +29,20 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const submission = parseWithZod(formData, { schema });
   if (submission.status !== "success") return json(submission.reply({ hideFields: ["password"] }), { status: 400 });
 
+  // Per IP only: a per-account limit here would let anyone lock any account out. Accounts have their own short,
+  // capped lockout (staff.server.ts), which answers with the same message as a wrong password.
   const byIp = await rateLimit({ bucket: "login-ip", key: context.clientIp, limit: 30, windowSeconds: 900 });
-  const byAccount = await rateLimit({ bucket: "login-account", key: submission.value.email.toLowerCase(), limit: 10, windowSeconds: 900 });
-  if (!byIp.allowed || !byAccount.allowed) {
+  if (!byIp.allowed) {
     return json(submission.reply({ formErrors: ["Too many sign-in attempts. Please wait 15 minutes."], hideFields: ["password"] }), { status: 429 });
   }
 
-  const db = getDb();
-  const staff = await authenticateStaff(db, submission.value.email, submission.value.password);
-  if (!staff) {
-    await appendEvent(db, { actorType: "system", action: "staff.sign_in_failed", details: {} });
-    return json(submission.reply({ formErrors: ["Email or password is not correct."], hideFields: ["password"] }), { status: 401 });
-  }
-  await appendEvent(db, { actorType: "staff", actorId: staff.id, action: "staff.signed_in", details: {} });
-  await resetRateLimit({ bucket: "login-account", key: submission.value.email.toLowerCase() });
-  const cookie = await startStaffSession(staff.id, request);
-  return redirect(safeNextPath(new URL(request.url).searchParams.get("next")), { headers: { "Set-Cookie": cookie } });
+  const result = await signInWithPassword(getDb(), submission.value.email, submission.value.password);
+  if (!result.ok) return json(submission.reply({ formErrors: [FAILED], hideFields: ["password"] }), { status: 401 });
+
+  // First factor done: a session that reaches only the MFA page until the code is shown (token rotated again then).
+  const cookie = await startStaffSession(result.staff.id, request);
+  const next = safeNextPath(new URL(request.url).searchParams.get("next"));
+  return redirect(mfaUrl(next), { headers: { "Set-Cookie": cookie } });
 }
 
 export default function Login() {
@@ -65,6 +65,7 @@ export default function Login() {
         </Field>
         <button type="submit">Sign in</button>
       </Form>
+      <p className="hint">After your password you will be asked for the 6-digit code from your authenticator app.</p>
     </section>
   );
 }

@@ -1,18 +1,51 @@
 /**
- * The staff session cookie, for Remix loaders and actions.
+ * The staff session cookie and the guards every staff loader and action starts with.
  *
  * The cookie holds the raw session token (256 random bits); the database holds only its SHA-256 (see
  * app/models/staff.server.ts), so the value needs no signature. In production the cookie is `__Host-portal_staff`:
  * the browser then insists on Secure, Path=/ and no Domain, so a sibling subdomain cannot plant or read it.
- * HttpOnly keeps it from scripts; SameSite=Lax keeps it off cross-site POSTs (CSRF tokens still guard forms).
+ * HttpOnly keeps it from scripts; SameSite=Lax keeps it off cross-site POSTs (the origin check guards forms).
+ *
+ * Sign-in is two steps: the password starts a session without MFA (`startStaffSession`), the MFA page completes
+ * it (`completeMfa`); the token is rotated at both steps. Guards:
+ * - `requireStaff(request, { roles })` — a session with MFA shown, else a redirect to the login (no session) or
+ *   the MFA page (not shown yet); a role outside `roles` gets 403 with no data. Every admin loader and action.
+ * - `requireStepUp(request, …)` — additionally a TOTP code entered within the last 10 minutes, else a redirect to
+ *   /admin/step-up that comes back. Sensitive actions (managing staff).
  */
-import { redirect } from "@remix-run/node";
+import { json, redirect } from "@remix-run/node";
 import { getDb } from "#db/client.server.ts";
-import { createStaffSession, destroyStaffSession, getStaffBySessionToken, type Staff } from "#app/models/staff.server.ts";
+import {
+  createStaffSession,
+  destroyStaffSession,
+  getStaffSession,
+  isPasswordExpired,
+  rotateStaffSession,
+  type Staff,
+  type StaffRole,
+  type StaffSessionContext,
+} from "#app/models/staff.server.ts";
+import { decryptJson, encryptJson } from "./crypto.server.ts";
 import { getEnv } from "./env.server.ts";
 
+export type { StaffRole };
+
 export const LOGIN_PATH = "/admin/login";
+export const MFA_PATH = "/admin/mfa";
+export const STEP_UP_PATH = "/admin/step-up";
+export const ACCOUNT_PATH = "/admin/account";
 export const DEFAULT_AFTER_LOGIN = "/admin";
+/** How long a step-up (fresh TOTP) covers sensitive actions. */
+export const STEP_UP_MAX_AGE_MS = 10 * 60 * 1000;
+
+/** Who may do what: admin everything; processor works requests; auditor reads. */
+export const ROLES = {
+  everyone: ["admin", "processor", "auditor"],
+  /** Acting on requests (any state change of a request). */
+  workers: ["admin", "processor"],
+  /** Staff management, settings. */
+  admins: ["admin"],
+} as const satisfies Record<string, readonly StaffRole[]>;
 
 export function staffCookieName(): string {
   return getEnv().isProduction ? "__Host-portal_staff" : "portal_staff";
@@ -42,11 +75,17 @@ function sessionToken(request: Request): string | undefined {
   return readCookie(request.headers.get("Cookie"), staffCookieName()) || undefined;
 }
 
-/** The signed-in staff member, or null. */
-export async function getStaffFromRequest(request: Request): Promise<Staff | null> {
+/** The live session of the request (with or without MFA shown), or null. */
+export async function getStaffSessionFromRequest(request: Request): Promise<StaffSessionContext | null> {
   const token = sessionToken(request);
   if (!token) return null;
-  return getStaffBySessionToken(getDb(), token);
+  return getStaffSession(getDb(), token);
+}
+
+/** The signed-in staff member (MFA shown), or null. */
+export async function getStaffFromRequest(request: Request): Promise<Staff | null> {
+  const context = await getStaffSessionFromRequest(request);
+  return context?.session.mfaVerifiedAt ? context.staff : null;
 }
 
 /**
@@ -69,31 +108,103 @@ export function safeNextPath(next: string | null | undefined, fallback = DEFAULT
   }
 }
 
-/** The login URL that returns to `path` after signing in. */
-export function loginUrl(path?: string | null): string {
-  const next = safeNextPath(path, "");
-  return next && next !== LOGIN_PATH ? `${LOGIN_PATH}?next=${encodeURIComponent(next)}` : LOGIN_PATH;
+function withNext(path: string, next?: string | null): string {
+  const safe = safeNextPath(next, "");
+  return safe && safe !== path && safe !== LOGIN_PATH ? `${path}?next=${encodeURIComponent(safe)}` : path;
 }
 
-/** The signed-in staff member; otherwise throws a redirect to the login page that comes back here. */
-export async function requireStaff(request: Request): Promise<Staff> {
-  const staff = await getStaffFromRequest(request);
-  if (staff) return staff;
+/** The login URL that returns to `path` after signing in. */
+export function loginUrl(path?: string | null): string {
+  return withNext(LOGIN_PATH, path);
+}
+
+/** The MFA page URL that returns to `path` afterwards. */
+export function mfaUrl(path?: string | null): string {
+  return withNext(MFA_PATH, path);
+}
+
+/** The step-up page URL that returns to `path` afterwards. */
+export function stepUpUrl(path?: string | null): string {
+  return withNext(STEP_UP_PATH, path);
+}
+
+const here = (request: Request) => {
   const url = new URL(request.url);
-  throw redirect(loginUrl(`${url.pathname}${url.search}`));
+  url.searchParams.delete("_data"); // Remix's fetch marker: come back to the page, not its data
+  return `${url.pathname}${url.search}`;
+};
+
+export type RequireStaffOptions = {
+  /** Roles allowed; others get 403. Default: every role. */
+  roles?: readonly StaffRole[];
+  /** For the account page: let a staff member whose password expired in (to change it). */
+  allowExpiredPassword?: boolean;
+};
+
+/**
+ * The live, MFA-verified session of the request with its staff member. Otherwise throws: a redirect to the login
+ * (no session), to the MFA page (second factor not shown yet) or to the account page (password older than
+ * STAFF_MAX_PASSWORD_AGE_DAYS); 403 when the role is not in `roles`. Call it first in every admin loader and action.
+ */
+export async function requireStaffSession(request: Request, options: RequireStaffOptions = {}): Promise<StaffSessionContext> {
+  const context = await getStaffSessionFromRequest(request);
+  if (!context) throw redirect(loginUrl(here(request)));
+  if (!context.session.mfaVerifiedAt) throw redirect(mfaUrl(here(request)));
+  if (options.roles && !options.roles.includes(context.staff.role)) {
+    throw json({ error: "forbidden" }, { status: 403 });
+  }
+  if (!options.allowExpiredPassword && isPasswordExpired(context.passwordChangedAt, new Date())) {
+    throw redirect(`${ACCOUNT_PATH}?password=expired`);
+  }
+  return context;
+}
+
+/** The signed-in staff member (see `requireStaffSession`): `requireStaff(request, { roles: ["admin"] })`. */
+export async function requireStaff(request: Request, options: RequireStaffOptions = {}): Promise<Staff> {
+  return (await requireStaffSession(request, options)).staff;
+}
+
+/** True when the session entered a TOTP code within the last 10 minutes. */
+export function hasFreshStepUp(context: StaffSessionContext, now = Date.now()): boolean {
+  const at = context.session.stepUpAt?.getTime();
+  return at !== undefined && now - at < STEP_UP_MAX_AGE_MS;
 }
 
 /**
- * Starts a new session for a staff member who just signed in and returns the Set-Cookie header value. Every
- * sign-in gets a fresh token; pass the sign-in request to also end the session its cookie carried, if any.
+ * Like `requireStaffSession`, and the session entered a TOTP code within the last 10 minutes; otherwise a redirect
+ * to the step-up page, which comes back to `returnTo` (default: this URL — for an action, the page it posts from).
+ */
+export async function requireStepUp(request: Request, options: RequireStaffOptions & { returnTo?: string } = {}): Promise<StaffSessionContext> {
+  const context = await requireStaffSession(request, options);
+  if (!hasFreshStepUp(context)) throw redirect(stepUpUrl(options.returnTo ?? here(request)));
+  return context;
+}
+
+function cookieHeader(token: string, expiresAt: Date): string {
+  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
+  return [`${staffCookieName()}=${token}`, ...cookieAttributes(), `Max-Age=${maxAge}`, `Expires=${expiresAt.toUTCString()}`].join("; ");
+}
+
+/**
+ * Starts a session (MFA not yet shown) for a staff member whose password was just accepted, and returns the
+ * Set-Cookie header value. Every sign-in gets a fresh token; pass the sign-in request to also end the session its
+ * cookie carried, if any (and to record its user agent for "your sessions").
  */
 export async function startStaffSession(staffId: string, request?: Request): Promise<string> {
   const db = getDb();
   const previous = request ? sessionToken(request) : undefined;
   if (previous) await destroyStaffSession(db, previous);
-  const { token, expiresAt } = await createStaffSession(db, staffId);
-  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
-  return [`${staffCookieName()}=${token}`, ...cookieAttributes(), `Max-Age=${maxAge}`, `Expires=${expiresAt.toUTCString()}`].join("; ");
+  const { token, expiresAt } = await createStaffSession(db, staffId, undefined, { userAgent: request?.headers.get("User-Agent") });
+  return cookieHeader(token, expiresAt);
+}
+
+/**
+ * Marks the session MFA-verified (and, after a TOTP code, stepped-up) and rotates its token; returns the new
+ * Set-Cookie header value, or null if the session ended meanwhile.
+ */
+export async function completeMfa(context: StaffSessionContext, { stepUp }: { stepUp: boolean }): Promise<string | null> {
+  const token = await rotateStaffSession(getDb(), context.session.id, { mfaVerified: true, stepUp });
+  return token ? cookieHeader(token, context.session.expiresAt) : null;
 }
 
 /** Ends the request's session (if any) and returns the Set-Cookie header value that clears the cookie. */
@@ -107,3 +218,31 @@ export async function endStaffSession(request: Request): Promise<string> {
 export function clearStaffCookie(): string {
   return [`${staffCookieName()}=`, ...cookieAttributes(), "Max-Age=0", "Expires=Thu, 01 Jan 1970 00:00:00 GMT"].join("; ");
 }
+
+/**
+ * Recovery codes made at enrolment travel to the page that shows them once in a short-lived cookie, encrypted and
+ * bound to the session (the enrolment answers with a redirect, because it rotates the session token). The page
+ * reads and clears it; a reload shows nothing.
+ */
+export const recoveryCodesFlash = {
+  name: () => (getEnv().isProduction ? "__Secure-portal_mfa_codes" : "portal_mfa_codes"),
+  attributes: () => ["Path=/admin/mfa", "HttpOnly", "SameSite=Strict", ...(getEnv().isProduction ? ["Secure"] : [])],
+  serialize(sessionId: string, codes: string[]): string {
+    const value = encryptJson(codes, `recovery-codes-flash:${sessionId}`);
+    return [`${this.name()}=${value}`, ...this.attributes(), "Max-Age=300"].join("; ");
+  },
+  /** The codes for this session, or null (none, expired, another session's, tampered). */
+  read(request: Request, sessionId: string): string[] | null {
+    const value = readCookie(request.headers.get("Cookie"), this.name());
+    if (!value) return null;
+    try {
+      const codes = decryptJson<unknown>(value, `recovery-codes-flash:${sessionId}`);
+      return Array.isArray(codes) && codes.every((c) => typeof c === "string") ? (codes as string[]) : null;
+    } catch {
+      return null;
+    }
+  },
+  clear(): string {
+    return [`${this.name()}=`, ...this.attributes(), "Max-Age=0", "Expires=Thu, 01 Jan 1970 00:00:00 GMT"].join("; ");
+  },
+};

@@ -15,12 +15,15 @@ import {
   destroyStaffSession,
   disableStaff,
   getStaffBySessionToken,
+  markStaffSessionMfaVerified,
   purgeExpiredStaffSessions,
   setStaffPassword,
 } from "#app/models/staff.server.ts";
 import {
+  completeMfa,
   endStaffSession,
   getStaffFromRequest,
+  getStaffSessionFromRequest,
   loginUrl,
   readCookie,
   requireStaff,
@@ -40,6 +43,13 @@ function manualClock(start = new Date("2026-01-05T09:00:00.000Z")) {
   let now = start.getTime();
   const clock = () => new Date(now);
   return Object.assign(clock, { advance: (ms: number) => (now += ms) });
+}
+
+/** A session past its second factor, as after a full sign-in. */
+async function verifiedSession(staffId: string, clock?: () => Date) {
+  const session = await createStaffSession(db(), staffId, clock);
+  await markStaffSessionMfaVerified(db(), session.sessionId, clock);
+  return session;
 }
 
 async function sessionRow(token: string) {
@@ -186,7 +196,7 @@ describe("staff sessions", () => {
   it("expires after 30 idle minutes and deletes the row", async () => {
     const staff = await newStaff();
     const clock = manualClock();
-    const { token } = await createStaffSession(db(), staff.id, clock);
+    const { token } = await verifiedSession(staff.id, clock);
     clock.advance(SESSION_IDLE_TIMEOUT_MS - 1);
     await expect(getStaffBySessionToken(db(), token, clock)).resolves.toMatchObject({ id: staff.id });
     clock.advance(SESSION_IDLE_TIMEOUT_MS); // idle again, measured from the last use
@@ -198,7 +208,7 @@ describe("staff sessions", () => {
     const staff = await newStaff();
     const clock = manualClock();
     const start = clock().getTime();
-    const { token } = await createStaffSession(db(), staff.id, clock);
+    const { token } = await verifiedSession(staff.id, clock);
 
     clock.advance(30_000);
     await getStaffBySessionToken(db(), token, clock);
@@ -271,8 +281,22 @@ describe("session cookie layer", () => {
     const token = readCookie(cookieValue(header), "portal_staff")!;
     expect(await sessionRow(token)).toBeDefined();
     const request = requestWith(`theme=dark; ${cookieValue(header)}; other=1`);
-    await expect(getStaffFromRequest(request)).resolves.toMatchObject({ id: staff.id });
-    await expect(requireStaff(request)).resolves.toMatchObject({ id: staff.id });
+    // The password alone gives a session that reaches only the MFA page.
+    await expect(getStaffFromRequest(request)).resolves.toBeNull();
+    await expect(getStaffSessionFromRequest(request)).resolves.toMatchObject({ staff: { id: staff.id } });
+    const toMfa = (await requireStaff(request).catch((e: unknown) => e)) as Response;
+    expect(toMfa.status).toBe(302);
+    expect(toMfa.headers.get("Location")).toBe(`/admin/mfa?next=${encodeURIComponent("/admin/requests?page=2")}`);
+
+    // The second factor rotates the token: the old cookie stops working, the new one is signed in.
+    const context = (await getStaffSessionFromRequest(request))!;
+    const rotated = (await completeMfa(context, { stepUp: true }))!;
+    expect(cookieValue(rotated)).not.toBe(cookieValue(header));
+    expect(rotated.split("; ").slice(1)).toEqual(expect.arrayContaining(["Path=/", "HttpOnly", "SameSite=Lax"]));
+    await expect(getStaffSessionFromRequest(request)).resolves.toBeNull();
+    const signedIn = requestWith(cookieValue(rotated));
+    await expect(getStaffFromRequest(signedIn)).resolves.toMatchObject({ id: staff.id });
+    await expect(requireStaff(signedIn)).resolves.toMatchObject({ id: staff.id });
   });
 
   it("rotates the token on every sign-in and ends the session the sign-in request carried", async () => {
@@ -280,8 +304,8 @@ describe("session cookie layer", () => {
     const first = await startStaffSession(staff.id);
     const second = await startStaffSession(staff.id, requestWith(cookieValue(first)));
     expect(cookieValue(second)).not.toBe(cookieValue(first));
-    await expect(getStaffFromRequest(requestWith(cookieValue(first)))).resolves.toBeNull();
-    await expect(getStaffFromRequest(requestWith(cookieValue(second)))).resolves.toMatchObject({ id: staff.id });
+    await expect(getStaffSessionFromRequest(requestWith(cookieValue(first)))).resolves.toBeNull();
+    await expect(getStaffSessionFromRequest(requestWith(cookieValue(second)))).resolves.toMatchObject({ staff: { id: staff.id } });
   });
 
   it("ends the session and clears the cookie on sign-out", async () => {
