@@ -15,20 +15,14 @@ export type AcknowledgementProps = {
   regimeLabel: string;
   /** Already formatted for the reader, e.g. "14 March 2026". */
   dueDate: string;
-  /**
-   * The requester's private status page.
-   * TODO(lead): make required once app/models/acknowledgement.server.ts passes it.
-   */
-  statusUrl?: string;
+  /** The requester's private status page. */
+  statusUrl: string;
   /**
    * One or two plain sentences on what we do next for this kind of request, e.g. "We will gather a copy of the
-   * personal data we hold about you from each of our systems." Without it, a general sentence is shown.
-   * TODO(lead): make required once app/models/acknowledgement.server.ts passes it.
+   * personal data we hold about you from each of our systems."
    */
-  nextSteps?: string;
+  nextSteps: string;
 };
-
-const GENERAL_NEXT_STEP = "Our privacy team reviews your request and looks for your data in the systems where we keep it.";
 
 export default function Acknowledgement({
   orgName,
@@ -42,7 +36,7 @@ export default function Acknowledgement({
   return (
     <Layout orgName={orgName} preview={`Request ${reference}: we will respond by ${dueDate}.`}>
       <Title>We received your request</Title>
-      <Paragraph>Thank you. {orgName} received your privacy request and you confirmed it is yours.</Paragraph>
+      <Paragraph>Thank you. {orgName} has received your privacy request.</Paragraph>
       <Facts
         rows={[
           ["Your reference", reference],
@@ -52,13 +46,13 @@ export default function Acknowledgement({
         ]}
       />
       <Subtitle>What happens next</Subtitle>
-      <Paragraph>1. {nextSteps?.trim() || GENERAL_NEXT_STEP}</Paragraph>
+      <Paragraph>1. {nextSteps}</Paragraph>
       <Paragraph>2. If we need anything more from you to be sure it is you, we will email you.</Paragraph>
       <Paragraph>
         3. We will respond by {dueDate}. If the law allows us more time and we need it, we will tell you why before that
         date.
       </Paragraph>
-      {statusUrl ? <StatusLink href={statusUrl} /> : null}
+      <StatusLink href={statusUrl} />
       <QuoteReference reference={reference} />
     </Layout>
   );

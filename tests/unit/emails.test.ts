@@ -87,20 +87,6 @@ describe("acknowledgement email", () => {
     expect(text).toContain(`1. ${acknowledgement.nextSteps}`);
   });
 
-  it("falls back to a general first step when no next steps are given", async () => {
-    const { nextSteps: _omitted, ...withoutNextSteps } = acknowledgement;
-    const { text } = await renderEmail("acknowledgement", withoutNextSteps);
-    expect(text).toMatch(/1\. Our privacy team reviews your request/);
-  });
-
-  it("leaves the status link out when there is none", async () => {
-    const { statusUrl: _omitted, ...withoutStatus } = acknowledgement;
-    const { html, text } = await renderEmail("acknowledgement", withoutStatus);
-    expect(html).not.toContain("/status/");
-    expect(text).not.toMatch(/check the status/i);
-    expect(text).toContain("PR-7K3M-Q9XD");
-  });
-
   it("escapes props instead of injecting markup", async () => {
     const { html } = await renderEmail("acknowledgement", { ...acknowledgement, orgName: "<script>alert(1)</script>" });
     expect(html).not.toContain("<script>");
