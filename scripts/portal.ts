@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   "staff:create": () => import("./commands/staff-create.ts"),
   "staff:totp": () => import("./commands/staff-totp.ts"),
   "staff:reset-mfa": () => import("./commands/staff-reset-mfa.ts"),
+  deadline: () => import("./commands/deadline.ts"),
 };
 
 async function main(argv: string[]) {

@@ -5,6 +5,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { isoOfDay } from "#app/models/calendar/civil-date.ts";
+import { parseHolidays } from "#app/models/calendar/working-days.ts";
+import { canonicalTimeZone, isTimeZone } from "#app/models/calendar/zone.ts";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
@@ -41,6 +44,23 @@ const keyRing = z
     return keys;
   });
 
+/** An IANA time-zone name the platform's Intl knows, in its canonical spelling. */
+const timeZone = z.string().transform((v, ctx) => {
+  if (isTimeZone(v)) return canonicalTimeZone(v);
+  ctx.addIssue({ code: "custom", message: "must be an IANA time zone such as Europe/Berlin or UTC" });
+  return z.NEVER;
+});
+
+/** "2026-12-25,2026-12-26" → sorted, de-duplicated YYYY-MM-DD strings. */
+const holidayList = z.string().transform((v, ctx) => {
+  try {
+    return [...parseHolidays(v)].sort((a, b) => a - b).map(isoOfDay);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be a comma-separated list of real dates, YYYY-MM-DD" });
+    return z.NEVER;
+  }
+});
+
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -56,6 +76,8 @@ const schema = z
     SMTP_URL: z.url().default("smtp://127.0.0.1:1025"),
     MAIL_FROM: z.string().min(3).default("Privacy Team <privacy@demo-shop.example>"),
     ORG_NAME: z.string().min(1).default("Demo Shop"),
+    ORG_TIMEZONE: timeZone.default("UTC"),
+    ORG_HOLIDAYS: holidayList.default([]),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     TRUST_PROXY: z
       .string()
