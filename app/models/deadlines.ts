@@ -26,7 +26,7 @@ export type Period =
 /**
  * How sure the portal must be of the requester: 0 = nothing (act on the request as made), 1 = controls the email
  * address, 2 = email + matching data points to a reasonable degree of certainty, 3 = a reasonably high degree of
- * certainty (more matching data points and a signed declaration). Matches app/models/verification-levels.ts.
+ * certainty (more matching data points and a signed declaration).
  */
 export type Verification = {
   level: number;

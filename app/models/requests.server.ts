@@ -12,10 +12,9 @@ import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
-import { computeDeadlines } from "./deadlines.ts";
+import { computeDeadlines, verificationLevelFor } from "./deadlines.ts";
 import { DomainError } from "./errors.ts";
 import { dataPointKinds, type DataPointKind, type IntakeValues } from "./intake.ts";
-import { requiredVerificationLevel } from "./verification-levels.ts";
 import { regionByCode } from "./regions.ts";
 
 export type SubjectIdentity = { email: string; name?: string; dataPoints?: Partial<Record<DataPointKind, string>> };
@@ -89,7 +88,7 @@ export async function insertRequest(tx: Executor, input: SubmitInput & { receive
     ...(input.name ? { name: input.name } : {}),
     ...(Object.keys(dataPoints).length > 0 ? { dataPoints } : {}),
   };
-  const required = requiredVerificationLevel(region.regime, input.type, input.accessScope);
+  const required = verificationLevelFor(region.regime, input.type, input.accessScope);
   let reference = newReference();
   for (let attempt = 0; ; attempt++) {
     const [clash] = await tx.select({ id: requests.id }).from(requests).where(eq(requests.reference, reference)).limit(1);
@@ -115,7 +114,7 @@ export async function insertRequest(tx: Executor, input: SubmitInput & { receive
     receivedAt: input.receivedAt,
     acknowledgeBy: deadlines.acknowledgeBy,
     dueAt: deadlines.dueAt,
-    extensionNoticeBy: (deadlines as { extensionNoticeBy?: Date | null }).extensionNoticeBy ?? null,
+    extensionNoticeBy: deadlines.extensionNoticeBy,
   });
   return { id, reference, regime: region.regime, jurisdiction: region.jurisdiction, requiredVerificationLevel: required };
 }

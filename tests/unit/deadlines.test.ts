@@ -26,7 +26,6 @@ import {
   ruleFor,
   verificationLevelFor,
 } from "#app/models/deadlines.ts";
-import { requiredVerificationLevel } from "#app/models/verification-levels.ts";
 import { EnvError, parseEnv } from "#app/utils/env.server.ts";
 import { regimes, requestTypes, type Regime, type RequestType } from "#db/schema/requests.ts";
 
@@ -304,16 +303,6 @@ describe("the rule table", () => {
     expect(verificationLevelFor("uk_gdpr", "deletion")).toBe(1);
     expect(verificationLevelFor("us_state", "access")).toBe(1);
     for (const regime of regimes) expect(verificationLevelFor(regime, "opt_out")).toBe(0);
-  });
-
-  it("agrees with the intake's verification levels for every pair and access scope", () => {
-    for (const regime of regimes) {
-      for (const type of requestTypes) {
-        for (const scope of [undefined, null, "categories", "specific"] as const) {
-          expect(verificationLevelFor(regime, type, scope), `${regime}/${type}/${scope}`).toBe(requiredVerificationLevel(regime, type, scope));
-        }
-      }
-    }
   });
 
   it("looks back 12 months for CCPA access answers and sets no limit elsewhere", () => {
