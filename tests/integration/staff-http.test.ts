@@ -1,0 +1,310 @@
+/**
+ * The staff sign-in over real HTTP against the compiled build: password → MFA (token rotated at both steps),
+ * recovery codes, generic failures, step-up, invitations, "your sessions", password age; and the staff CLI.
+ */
+import { spawn } from "node:child_process";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { provisionTotp, regenerateRecoveryCodes } from "#app/models/mfa.server.ts";
+import { createStaff, findStaffInvite } from "#app/models/staff.server.ts";
+import { base32Decode, totpAtStep, totpStep } from "#app/models/totp.ts";
+import { closeRedis } from "#app/utils/redis.server.ts";
+import { getDb } from "#db/client.server.ts";
+import { requestEvents, staffSessions, staffUsers } from "#db/schema/index.ts";
+import { closeQueues } from "#jobs/queues.ts";
+import { startWeb } from "#tests/helpers/web.ts";
+
+let web: Awaited<ReturnType<typeof startWeb>>;
+const PASSWORD = "correct horse battery staple";
+const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+let n = 0;
+const uniqueEmail = () => `http.staff${++n}-${Date.now().toString(36)}@example.com`;
+
+beforeAll(async () => {
+  web = await startWeb();
+});
+afterAll(async () => {
+  await web.close();
+  await closeQueues();
+  await closeRedis();
+});
+
+/** The `name=value` of the staff cookie a response sets ("" when it clears it), or undefined. */
+function staffCookie(res: Response): string | undefined {
+  const header = res.headers.getSetCookie().find((c) => c.startsWith("portal_staff="));
+  return header?.split(";")[0];
+}
+const get = (path: string, cookie?: string) => fetch(web.url + path, { redirect: "manual", headers: cookie ? { Cookie: cookie } : {} });
+
+/**
+ * A staff member with MFA set up; `code(k)` is the TOTP code k steps from now, `nextCode()` one not used yet by
+ * this helper (each code works once; the window is ±1 step, so it waits for the next step when it must).
+ */
+async function enrolledStaff(role: "admin" | "processor" | "auditor" = "admin") {
+  const email = uniqueEmail();
+  const staff = await createStaff(getDb(), { email, name: "Hana Http", role, password: PASSWORD });
+  const secret = base32Decode(await provisionTotp(getDb(), staff.id));
+  let last = -1;
+  const nextCode = async () => {
+    let step = Math.max(totpStep(Date.now()) - 1, last + 1);
+    while (step > totpStep(Date.now()) + 1) await new Promise((r) => setTimeout(r, 250));
+    step = Math.max(step, totpStep(Date.now()) - 1);
+    last = step;
+    return totpAtStep(secret, step);
+  };
+  return { ...staff, email, nextCode, code: (k = 0) => totpAtStep(secret, totpStep(Date.now()) + k) };
+}
+
+async function passwordStep(email: string, password = PASSWORD, path = "/admin/login") {
+  const res = await web.post(path, form({ email, password }));
+  expect(res.status).toBe(302);
+  return { location: res.headers.get("location"), cookie: staffCookie(res)! };
+}
+
+async function signIn(staff: Awaited<ReturnType<typeof enrolledStaff>>) {
+  const { cookie } = await passwordStep(staff.email);
+  const res = await web.post("/admin/mfa", form({ intent: "code", code: await staff.nextCode() }), { Cookie: cookie });
+  expect(res.status).toBe(302);
+  return staffCookie(res)!;
+}
+
+describe("two-step sign-in", () => {
+  it("password → session without MFA (MFA page only) → code → rotated token, signed in", async () => {
+    const staff = await enrolledStaff();
+    const { location, cookie: pending } = await passwordStep(staff.email, PASSWORD, "/admin/login?next=%2Fadmin%2Faccount");
+    expect(location).toBe("/admin/mfa?next=%2Fadmin%2Faccount");
+    expect(pending).toMatch(/^portal_staff=[A-Za-z0-9_-]{43}$/);
+
+    // Without the second factor every other admin page sends to the MFA page.
+    const blocked = await get("/admin", pending);
+    expect(blocked.status).toBe(302);
+    expect(blocked.headers.get("location")).toBe("/admin/mfa?next=%2Fadmin");
+    const page = await get("/admin/mfa", pending);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Authentication code");
+
+    const wrong = await web.post("/admin/mfa?next=%2Fadmin%2Faccount", form({ intent: "code", code: staff.code(5) }), { Cookie: pending });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain("That code is not right.");
+
+    const used = await staff.nextCode();
+    const ok = await web.post("/admin/mfa?next=%2Fadmin%2Faccount", form({ intent: "code", code: used }), { Cookie: pending });
+    expect(ok.status).toBe(302);
+    expect(ok.headers.get("location")).toBe("/admin/account");
+    const signedIn = staffCookie(ok)!;
+    expect(signedIn).not.toBe(pending);
+    expect((await get("/admin", pending)).headers.get("location")).toBe("/admin/login?next=%2Fadmin"); // old token is dead
+    expect((await get("/admin", signedIn)).status).toBe(200);
+    expect((await get("/admin/mfa", signedIn)).headers.get("location")).toBe("/admin");
+
+    // The same code again, on a new password step: refused as a replay.
+    const second = await passwordStep(staff.email);
+    const replay = await web.post("/admin/mfa", form({ intent: "code", code: used }), { Cookie: second.cookie });
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain("already used");
+
+    const events = await getDb().select().from(requestEvents).where(eq(requestEvents.actorId, staff.id));
+    expect(events.map((e) => e.action)).toContain("staff.signed_in");
+  });
+
+  it("signs in with a recovery code once", async () => {
+    const staff = await enrolledStaff("processor");
+    const codes = await regenerateRecoveryCodes(getDb(), staff.id);
+    const { cookie } = await passwordStep(staff.email);
+    const ok = await web.post("/admin/mfa", form({ intent: "recovery", recoveryCode: codes[3]! }), { Cookie: cookie });
+    expect(ok.status).toBe(302);
+    expect((await get("/admin", staffCookie(ok))).status).toBe(200);
+    const again = await passwordStep(staff.email);
+    const reused = await web.post("/admin/mfa", form({ intent: "recovery", recoveryCode: codes[3]! }), { Cookie: again.cookie });
+    expect(reused.status).toBe(400);
+    expect(await reused.text()).toContain("recovery code is not right or was already used");
+  });
+
+  it("answers an unknown email, a wrong password and a locked account with the same status and message", async () => {
+    const staff = await enrolledStaff();
+    const bodies: string[] = [];
+    const attempt = async (email: string, password: string) => {
+      const res = await web.post("/admin/login", form({ email, password }));
+      expect(res.status).toBe(401);
+      const html = await res.text();
+      expect(html).toContain("Email or password is not correct.");
+      bodies.push(html.replace(/nonce="[^"]+"/g, "").replaceAll(email, "EMAIL"));
+    };
+    await attempt("nobody-at-all@example.com", PASSWORD);
+    for (let i = 0; i < 5; i++) await attempt(staff.email, "wrong password 12345");
+    await attempt(staff.email, PASSWORD); // locked now: the right password gets the same answer
+    expect(new Set(bodies).size).toBe(1);
+  });
+
+  it("limits MFA code attempts per account", async () => {
+    const staff = await enrolledStaff("auditor");
+    const { cookie } = await passwordStep(staff.email);
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await web.post("/admin/mfa", form({ intent: "code", code: "000000" === staff.code() ? "111111" : "000000" }), { Cookie: cookie });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 400)).toBe(true);
+    expect(statuses[10]).toBe(429);
+  });
+});
+
+describe("step-up", () => {
+  it("a sensitive action more than 10 minutes after the last code asks for a fresh one and comes back", async () => {
+    const admin = await enrolledStaff("admin");
+    const cookie = await signIn(admin);
+    const invite = () => web.post("/admin/staff", form({ intent: "invite", email: uniqueEmail(), role: "processor" }), { Cookie: cookie });
+
+    // The sign-in code counts as a step-up for 10 minutes.
+    const fresh = await invite();
+    expect(fresh.status).toBe(200);
+    const url = /\/admin\/invite\/([A-Za-z0-9_-]{43})/.exec(await fresh.text())?.[1];
+    expect(url).toBeTruthy();
+
+    await getDb().update(staffSessions).set({ stepUpAt: new Date(Date.now() - 11 * 60_000) }).where(eq(staffSessions.staffId, admin.id));
+    const stale = await invite();
+    expect(stale.status).toBe(302);
+    expect(stale.headers.get("location")).toBe("/admin/step-up?next=%2Fadmin%2Fstaff");
+    const form200 = await get("/admin/step-up?next=%2Fadmin%2Fstaff", cookie);
+    expect(await form200.text()).toContain("Confirm it is you");
+    const wrong = await web.post("/admin/step-up?next=%2Fadmin%2Fstaff", form({ code: "000000" === admin.code(3) ? "111111" : "000000" }), { Cookie: cookie });
+    expect(wrong.status).toBe(400);
+    const ok = await web.post("/admin/step-up?next=%2Fadmin%2Fstaff", form({ code: await admin.nextCode() }), { Cookie: cookie });
+    expect(ok.status).toBe(302);
+    expect(ok.headers.get("location")).toBe("/admin/staff");
+    expect((await invite()).status).toBe(200);
+    const stepUps = await getDb().select().from(requestEvents).where(eq(requestEvents.action, "staff.step_up"));
+    expect(stepUps.some((e) => e.actorId === admin.id)).toBe(true);
+  });
+});
+
+describe("invitation over HTTP", () => {
+  it("shows the invitation, refuses a common password, creates the account and goes on to MFA enrolment", async () => {
+    const admin = await enrolledStaff("admin");
+    const cookie = await signIn(admin);
+    const email = uniqueEmail();
+    const res = await web.post("/admin/staff", form({ intent: "invite", email, role: "auditor" }), { Cookie: cookie });
+    const token = /\/admin\/invite\/([A-Za-z0-9_-]{43})/.exec(await res.text())![1]!;
+
+    const page = await get(`/admin/invite/${token}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(email);
+    const weak = await web.post(`/admin/invite/${token}`, form({ name: "Ines", password: "iloveyou2024!", confirmPassword: "iloveyou2024!" }));
+    expect(weak.status).toBe(400);
+    expect(await weak.text()).toContain("too common");
+    await expect(findStaffInvite(getDb(), token)).resolves.not.toBeNull();
+
+    const ok = await web.post(`/admin/invite/${token}`, form({ name: "Ines", password: PASSWORD, confirmPassword: PASSWORD }));
+    expect(ok.status).toBe(302);
+    expect(ok.headers.get("location")).toBe("/admin/mfa");
+    const enrol = await get("/admin/mfa", staffCookie(ok));
+    const html = await enrol.text();
+    expect(html).toContain("Set up two-step verification");
+    expect(html).toMatch(/data-testid="manual-key"[^>]*>([A-Z2-7]{4} ){7}[A-Z2-7]{4}</);
+    expect(html).toContain("<svg");
+
+    expect((await get(`/admin/invite/${token}`)).status).toBe(404);
+    const reused = await web.post(`/admin/invite/${token}`, form({ name: "Eve", password: PASSWORD, confirmPassword: PASSWORD }));
+    expect(reused.status).toBe(410);
+  });
+});
+
+describe("your account", () => {
+  it("lists your sessions, signs out one and everywhere", async () => {
+    const staff = await enrolledStaff("auditor");
+    const a = await signIn(staff);
+    const b = await signIn(staff);
+    const page = await get("/admin/account", a);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html.match(/data-session="/g)).toHaveLength(2);
+    expect(html).toContain("this session");
+
+    const sessions = await getDb().select().from(staffSessions).where(eq(staffSessions.staffId, staff.id));
+    const tokenOf = (c: string) => c.split("=")[1]!;
+    const { sha256Hex } = await import("#app/utils/crypto.server.ts");
+    const other = sessions.find((s) => s.tokenHash === sha256Hex(tokenOf(b)))!;
+    const revoked = await web.post("/admin/account", form({ intent: "revoke", sessionId: other.id }), { Cookie: a });
+    expect(revoked.status).toBe(200);
+    expect((await get("/admin", b)).status).toBe(302);
+    expect((await get("/admin", a)).status).toBe(200);
+
+    const c = await signIn(staff);
+    const all = await web.post("/admin/account", form({ intent: "revoke-all" }), { Cookie: a });
+    expect(all.status).toBe(302);
+    expect(all.headers.get("location")).toBe("/admin/login");
+    expect(staffCookie(all)).toBe("portal_staff=");
+    for (const cookie of [a, c]) expect((await get("/admin", cookie)).status).toBe(302);
+    const events = await getDb().select().from(requestEvents).where(eq(requestEvents.action, "staff.session_revoked"));
+    expect(events.filter((e) => e.actorId === staff.id).map((e) => e.details.scope)).toEqual(["one", "all"]);
+  });
+
+  it("with STAFF_MAX_PASSWORD_AGE_DAYS, an old password must be changed before anything else", async () => {
+    const staff = await enrolledStaff("processor");
+    const cookie = await signIn(staff);
+    await getDb().update(staffUsers).set({ passwordChangedAt: new Date(Date.now() - 100 * 86_400_000) }).where(eq(staffUsers.id, staff.id));
+    expect((await get("/admin", cookie)).status).toBe(200); // off by default (NIST: no forced periodic changes)
+    process.env.STAFF_MAX_PASSWORD_AGE_DAYS = "90";
+    try {
+      const blocked = await get("/admin", cookie);
+      expect(blocked.status).toBe(302);
+      expect(blocked.headers.get("location")).toBe("/admin/account?password=expired");
+      expect(await (await get("/admin/account?password=expired", cookie)).text()).toContain("maximum age");
+      const changed = await web.post(
+        "/admin/account",
+        form({ intent: "password", currentPassword: PASSWORD, newPassword: "a brand new passphrase", confirmPassword: "a brand new passphrase" }),
+        { Cookie: cookie },
+      );
+      expect(changed.status).toBe(200);
+      expect(await changed.text()).toContain("Your password was changed.");
+      expect((await get("/admin", cookie)).status).toBe(200);
+    } finally {
+      delete process.env.STAFF_MAX_PASSWORD_AGE_DAYS;
+    }
+  });
+});
+
+describe("staff CLI", () => {
+  function portal(args: string[], stdin = "", env: Record<string, string> = {}) {
+    return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "scripts/portal.ts", ...args], { env: { ...process.env, ...env } });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      child.on("exit", (code) => resolve({ code, out, err }));
+      child.stdin.end(stdin);
+    });
+  }
+
+  it("staff:create reads the password from piped stdin and applies the policy", async () => {
+    const email = uniqueEmail();
+    const weak = await portal(["staff:create", "--email", email, "--role", "processor"], "password123456\n");
+    expect(weak.code).toBe(1);
+    expect(weak.err).toContain("too common");
+    const ok = await portal(["staff:create", "--email", email, "--role", "processor", "--name", "Cli Created"], `${PASSWORD}\n`);
+    expect(ok.code).toBe(0);
+    const [row] = await getDb().select().from(staffUsers).where(eq(staffUsers.email, email));
+    expect(row).toMatchObject({ name: "Cli Created", role: "processor", totpEnrolledAt: null });
+    expect(ok.out + ok.err).not.toContain(PASSWORD);
+    expect((await portal(["staff:create", "--email", email, "--role", "owner"])).code).toBe(64);
+  });
+
+  it("staff:create --invite prints a working invitation link", async () => {
+    const email = uniqueEmail();
+    const res = await portal(["staff:create", "--email", email, "--role", "auditor", "--invite"]);
+    expect(res.code).toBe(0);
+    const token = /\/admin\/invite\/([A-Za-z0-9_-]{43})\s*$/m.exec(res.out)?.[1];
+    await expect(findStaffInvite(getDb(), token ?? "")).resolves.toMatchObject({ email, role: "auditor" });
+  });
+
+  it("staff:totp prints the current code outside production and refuses in production", async () => {
+    const staff = await enrolledStaff("auditor");
+    const res = await portal(["staff:totp", "--email", staff.email]);
+    expect(res.code).toBe(0);
+    expect([staff.code(-1), staff.code(0), staff.code(1)]).toContain(res.out.trim());
+    const prod = await portal(["staff:totp", "--email", staff.email], "", { NODE_ENV: "production" });
+    expect(prod.code).toBe(1);
+    expect(prod.out).toBe("");
+  });
+});
