@@ -10,6 +10,7 @@ import { bullPrefix, createBullConnection } from "./connection.ts";
 export const jobDefinitions = {
   "send-verification": { queue: "email", payload: z.object({ challengeId: z.uuid() }).strict() },
   "send-acknowledgement": { queue: "email", payload: z.object({ requestId: z.uuid() }).strict() },
+  "send-agent-confirmation": { queue: "email", payload: z.object({ challengeId: z.uuid() }).strict() },
   reconcile: { queue: "maintenance", payload: z.object({}).strict() },
 } as const;
 

@@ -14,11 +14,12 @@ import { bullPrefix, createBullConnection } from "./connection.ts";
 import type { Processor } from "./processor.ts";
 import reconcile from "./processors/reconcile.ts";
 import sendAcknowledgement from "./processors/send-acknowledgement.ts";
+import sendAgentConfirmation from "./processors/send-agent-confirmation.ts";
 import sendVerification from "./processors/send-verification.ts";
 import { closeQueues, jobDefinitions, queueNames, type QueueName } from "./queues.ts";
 import { registerSchedules } from "./schedules.ts";
 
-export const processors: Processor[] = [sendVerification, sendAcknowledgement, reconcile];
+export const processors: Processor[] = [sendVerification, sendAcknowledgement, reconcile, sendAgentConfirmation];
 
 const log = rootLogger.child({ process: "worker" });
 

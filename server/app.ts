@@ -9,6 +9,7 @@ import type { ServerBuild } from "@remix-run/node";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { sql } from "drizzle-orm";
 import { getDb } from "#db/client.server.ts";
+import { AGENT_FORM_BODY_LIMIT_BYTES, AGENT_FORM_PATH } from "#app/models/agent-intake.ts";
 import type { Env } from "#app/utils/env.server.ts";
 import { loggablePath, logger as rootLogger } from "#app/utils/logger.server.ts";
 import { getRedis } from "#app/utils/redis.server.ts";
@@ -56,7 +57,8 @@ export function createApp(env: Env, build: ServerBuild | (() => Promise<ServerBu
   app.use("/build", express.static("public/build", { immutable: true, maxAge: "1y", index: false }));
   app.use(express.static("public", { maxAge: "1h", index: false }));
 
-  app.use(bodyLimit(env.BODY_LIMIT_BYTES));
+  // The authorized-agent form carries a file (≤ 5 MiB): the one path allowed a larger body.
+  app.use(bodyLimit(env.BODY_LIMIT_BYTES, { [AGENT_FORM_PATH]: Math.max(env.BODY_LIMIT_BYTES, AGENT_FORM_BODY_LIMIT_BYTES) }));
   app.use(csrfProtection({ appUrl: env.APP_URL }));
 
   app.all(

@@ -48,10 +48,16 @@ export function httpsOnly() {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** 413 when a body is larger than the limit; 411 for unsafe requests that do not say how large their body is. */
-export function bodyLimit(limitBytes: number) {
+/**
+ * 413 when a body is larger than the limit; 411 for unsafe requests that do not say how large their body is.
+ * `perPath` raises (or lowers) the limit for exact paths (query string and a trailing slash ignored), e.g. the one
+ * form that takes a file upload; every other path keeps `limitBytes`.
+ */
+export function bodyLimit(limitBytes: number, perPath: Record<string, number> = {}) {
+  const overrides = new Map(Object.entries(perPath).map(([path, limit]) => [path.replace(/(.)\/+$/, "$1"), limit]));
   return (req: Request, res: Response, next: NextFunction) => {
     if (SAFE_METHODS.has(req.method)) return next();
+    const limit = overrides.get(req.path.replace(/(.)\/+$/, "$1")) ?? limitBytes;
     const length = req.get("content-length");
     const chunked = (req.get("transfer-encoding") ?? "").toLowerCase().includes("chunked");
     if (length === undefined) {
@@ -60,9 +66,9 @@ export function bodyLimit(limitBytes: number) {
     }
     const n = Number(length);
     if (!Number.isFinite(n) || n < 0) return res.status(400).type("text/plain").send("Invalid Content-Length.");
-    if (n > limitBytes) {
+    if (n > limit) {
       res.setHeader("Connection", "close");
-      return res.status(413).type("text/plain").send(`The request body is too large (limit ${limitBytes} bytes).`);
+      return res.status(413).type("text/plain").send(`The request body is too large (limit ${limit} bytes).`);
     }
     next();
   };

@@ -10,6 +10,8 @@ import { systemClock, type Clock } from "#app/utils/clock.ts";
 
 /** Unsent challenges older than this are abandoned (the requester has asked for a new code or given up). */
 const CHALLENGE_SEND_WINDOW_MS = 24 * 3600_000;
+/** Consumer confirmations of agents' requests (the consumer cannot ask for a new link): as long as a link lives. */
+const AGENT_CONFIRMATION_SEND_WINDOW_MS = 7 * 24 * 3600_000;
 
 export async function findPendingWork(db: Executor, clock: Clock = systemClock) {
   const since = new Date(clock().getTime() - CHALLENGE_SEND_WINDOW_MS);
@@ -19,23 +21,41 @@ export async function findPendingWork(db: Executor, clock: Clock = systemClock) 
     .innerJoin(requests, eq(requests.id, verificationChallenges.requestId))
     .where(
       and(
+        eq(verificationChallenges.purpose, "requester"),
         isNull(verificationChallenges.sentAt),
         isNull(verificationChallenges.consumedAt),
         eq(requests.status, "pending_verification"),
         gt(verificationChallenges.createdAt, since),
       ),
     );
+  // An agent's request waits for the consumer, who cannot ask for a new link: their unsent email is retried for longer.
+  const agentSince = new Date(clock().getTime() - AGENT_CONFIRMATION_SEND_WINDOW_MS);
+  const agentConfirmations = await db
+    .select({ id: verificationChallenges.id })
+    .from(verificationChallenges)
+    .innerJoin(requests, eq(requests.id, verificationChallenges.requestId))
+    .where(
+      and(
+        eq(verificationChallenges.purpose, "consumer_confirmation"),
+        isNull(verificationChallenges.sentAt),
+        isNull(verificationChallenges.consumedAt),
+        eq(requests.status, "pending_verification"),
+        isNull(requests.agentConfirmedAt),
+        gt(verificationChallenges.createdAt, agentSince),
+      ),
+    );
   const unacknowledged = await db
     .select({ id: requests.id })
     .from(requests)
     .where(and(isNull(requests.acknowledgedAt), inArray(requests.status, ["verified", "in_review", "approved", "processing", "action_required"])));
-  return { challengeIds: challenges.map((c) => c.id), requestIds: unacknowledged.map((r) => r.id) };
+  return { challengeIds: challenges.map((c) => c.id), agentConfirmationIds: agentConfirmations.map((c) => c.id), requestIds: unacknowledged.map((r) => r.id) };
 }
 
 /** Job `reconcile`: re-enqueues every piece of pending work; returns the counts. */
 export async function reconcile(db: Executor, clock: Clock = systemClock) {
   const work = await findPendingWork(db, clock);
   for (const challengeId of work.challengeIds) await enqueue("send-verification", { challengeId });
+  for (const challengeId of work.agentConfirmationIds) await enqueue("send-agent-confirmation", { challengeId });
   for (const requestId of work.requestIds) await enqueue("send-acknowledgement", { requestId });
-  return { verifications: work.challengeIds.length, acknowledgements: work.requestIds.length };
+  return { verifications: work.challengeIds.length, agentConfirmations: work.agentConfirmationIds.length, acknowledgements: work.requestIds.length };
 }

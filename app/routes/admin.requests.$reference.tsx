@@ -1,5 +1,6 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
+import { agentSummaryForStaff } from "#app/models/agents.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { regimeLabels } from "#app/models/regions.ts";
@@ -18,7 +19,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   if (!row) throw new Response("Not found", { status: 404 });
   const identity = decryptIdentity(row);
   const details = decryptDetails(row);
-  const [events, history] = await Promise.all([listEvents(db, row.id), listSubjectHistory(db, row)]);
+  const [events, history, agent] = await Promise.all([listEvents(db, row.id), listSubjectHistory(db, row), agentSummaryForStaff(db, row)]);
   return json(
     {
       reference: row.reference,
@@ -38,6 +39,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       corrections: details.corrections ?? null,
       reason: details.reason ?? null,
       declaration: details.declaration ? { signedAt: details.declaration.signedAt } : null,
+      agent,
       events: events.map((e) => ({ id: e.id, at: e.createdAt.toISOString(), actor: e.actorType, action: e.action, details: JSON.stringify(e.details) })),
       history: history
         .filter((h) => h.reference !== row.reference)
@@ -118,6 +120,34 @@ export default function AdminRequest() {
           </>
         ) : null}
       </div>
+
+      {r.agent ? (
+        <div className="card" aria-labelledby="agent-title">
+          <h2 id="agent-title">Authorized agent</h2>
+          <dl className="facts">
+            <dt>Agent</dt>
+            <dd>
+              {r.agent.name}
+              {r.agent.organisation ? ` (${r.agent.organisation})` : ""}
+            </dd>
+            <dt>Agent email</dt>
+            <dd>{r.agent.maskedEmail}</dd>
+            <dt>Consumer confirmed</dt>
+            <dd>{r.agent.confirmedAt ? new Date(r.agent.confirmedAt).toUTCString() : "not yet — waiting for the consumer"}</dd>
+            <dt>Signed permission</dt>
+            <dd>
+              {r.agent.documents.length === 0
+                ? "none"
+                : r.agent.documents.map((d) => (
+                    <a key={d.id} href={`/admin/requests/${r.reference}/documents/${d.id}`} download>
+                      Download ({d.contentType}, {Math.max(1, Math.round(d.sizeBytes / 1024)).toLocaleString("en")} KB)
+                    </a>
+                  ))}
+            </dd>
+          </dl>
+          <p className="hint">Every download is recorded in the audit trail.</p>
+        </div>
+      ) : null}
 
       <div className="card">
         <h2>Other requests from this subject</h2>

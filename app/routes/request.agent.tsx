@@ -1,0 +1,154 @@
+import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm, type FieldMetadata } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
+import { json, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useNavigation } from "@remix-run/react";
+import { Field, FieldErrors, Honeypot } from "#app/components/field.tsx";
+import {
+  MAX_PERMISSION_BYTES,
+  agentFormSchema,
+  agentRegions,
+  agentRequestTypes,
+  agentTypeAvailable,
+  fileTooLargeMessage,
+  fileTypeMessage,
+  type AgentFormValues,
+} from "#app/models/agent-intake.ts";
+import { submitAgentRequest } from "#app/models/agents.server.ts";
+import { readUploadForm } from "#app/models/documents.server.ts";
+import { newReference } from "#app/models/requests.server.ts";
+import { getDb } from "#db/client.server.ts";
+import { rateLimit } from "#app/utils/rate-limit.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Privacy Center — request as an authorized agent" }];
+
+const submittedPath = (reference: string) => `/requests/${reference}/agent-submitted`;
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const upload = await readUploadForm(request, { fileField: "permission", maxFileBytes: MAX_PERMISSION_BYTES });
+  const submission = parseWithZod(upload.formData, { schema: agentFormSchema });
+  const fieldErrors: Record<string, string[]> = {};
+  if (upload.fileTooLarge) fieldErrors.permission = [fileTooLargeMessage];
+  else if (upload.file && !upload.file.contentType) fieldErrors.permission = [fileTypeMessage];
+  if (submission.status === "success") {
+    const v = submission.value as AgentFormValues;
+    if (!agentTypeAvailable(v.type, v.region)) fieldErrors.type = ["This request is not available where the consumer lives."];
+  }
+  if (upload.malformed) {
+    return json(submission.reply({ formErrors: ["We could not read the form. Please check your answers and send it again."], fieldErrors }), { status: 400 });
+  }
+  if (submission.status !== "success" || Object.keys(fieldErrors).length > 0) {
+    return json(Object.keys(fieldErrors).length > 0 ? submission.reply({ fieldErrors }) : submission.reply(), { status: 400 });
+  }
+  const values = submission.value as AgentFormValues;
+  const file = upload.file!;
+
+  // A filled honeypot gets the same answer a person would, and nothing is recorded.
+  if (String(upload.formData.get("website") ?? "") !== "") return redirect(submittedPath(newReference()));
+
+  // The intake form's limits and buckets: an agent's request counts against the same budget as the consumer's own.
+  const byIp = await rateLimit({ bucket: "intake-ip", key: context.clientIp, limit: 20, windowSeconds: 3600 });
+  const byEmail = await rateLimit({ bucket: "intake-email", key: values.consumerEmail.toLowerCase(), limit: 5, windowSeconds: 3600 });
+  if (!byIp.allowed || !byEmail.allowed) {
+    return json(submission.reply({ formErrors: ["You have made several requests in a short time. Please try again in an hour."] }), { status: 429 });
+  }
+
+  const result = await submitAgentRequest(getDb(), {
+    type: values.type,
+    consumerEmail: values.consumerEmail,
+    region: values.region,
+    agent: { name: values.agentName, email: values.agentEmail, ...(values.agentOrganisation ? { organisation: values.agentOrganisation } : {}) },
+    ...(values.type === "correction" && values.incorrect && values.correct ? { corrections: { incorrect: values.incorrect, correct: values.correct } } : {}),
+    document: { bytes: file.bytes, contentType: file.contentType! },
+  });
+  return redirect(submittedPath(result.reference));
+}
+
+type Meta = FieldMetadata<string | undefined>;
+
+function TextField({ meta, label, hint, type = "text", autoComplete }: { meta: Meta; label: string; hint?: string; type?: "text" | "email"; autoComplete?: string }) {
+  return (
+    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors} hint={hint} hintId={hint ? `${meta.id}-hint` : undefined}>
+      <input {...getInputProps(meta, { type })} autoComplete={autoComplete} />
+    </Field>
+  );
+}
+
+function TextArea({ meta, label }: { meta: Meta; label: string }) {
+  return (
+    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors}>
+      <textarea {...getTextareaProps(meta)} maxLength={2000} />
+    </Field>
+  );
+}
+
+export default function AgentRequestForm() {
+  const lastResult = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const [form, fields] = useForm({
+    lastResult,
+    shouldValidate: "onBlur",
+    shouldRevalidate: "onInput",
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: agentFormSchema }),
+  });
+  const f = fields as unknown as Record<string, Meta>;
+  const field = (name: string) => f[name]!;
+  const permission = field("permission");
+
+  return (
+    <section className="card" aria-labelledby="title">
+      <h1 id="title">Make a request as an authorized agent</h1>
+      <p>
+        If a consumer has given you signed permission to make a privacy request for them (California Consumer Privacy Act
+        and similar US state laws), you can send it here. We then ask the consumer to confirm directly with us, by email,
+        that they gave you permission. We act on the request only after they confirm, and we reply to the consumer.
+      </p>
+      <Form method="post" encType="multipart/form-data" {...getFormProps(form)}>
+        <FieldErrors id={form.errorId} errors={form.errors} />
+        <fieldset>
+          <legend>About you, the agent</legend>
+          <TextField meta={field("agentName")} label="Your name" autoComplete="name" />
+          <TextField meta={field("agentOrganisation")} label="Your organisation (optional)" autoComplete="organization" hint="If you act for a business registered with the California Secretary of State." />
+          <TextField meta={field("agentEmail")} label="Your email address" type="email" autoComplete="email" />
+        </fieldset>
+        <fieldset>
+          <legend>About the consumer</legend>
+          <TextField meta={field("consumerEmail")} label="The consumer's email address" type="email" autoComplete="off" hint="The address the consumer uses with us. We ask them to confirm there." />
+          <Field label="Where does the consumer live?" htmlFor={field("region").id} errorId={field("region").errorId} errors={field("region").errors}
+            hint="Authorized agents can act under California and other US state privacy laws." hintId={`${field("region").id}-hint`}>
+            <select {...getSelectProps(field("region"))}>
+              <option value="">Choose…</option>
+              {agentRegions.map((r) => (
+                <option key={r.code} value={r.code}>
+                  {r.label}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="What does the consumer ask for?" htmlFor={field("type").id} errorId={field("type").errorId} errors={field("type").errors}>
+            <select {...getSelectProps(field("type"))}>
+              <option value="">Choose…</option>
+              {Object.entries(agentRequestTypes).map(([type, label]) => (
+                <option key={type} value={type}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <details className="optional" open={Boolean(field("incorrect").errors?.length || field("correct").errors?.length)}>
+            <summary>For a correction: what is wrong and what it should say</summary>
+            <TextArea meta={field("incorrect")} label="What is wrong" />
+            <TextArea meta={field("correct")} label="What it should say" />
+          </details>
+        </fieldset>
+        <Field label="The consumer's signed permission" htmlFor={permission.id} errorId={permission.errorId} errors={permission.errors}
+          hint="A PDF, PNG or JPEG file of at most 5 MB: the consumer's written permission for you to make this request, signed by them." hintId={`${permission.id}-hint`}>
+          <input {...getInputProps(permission, { type: "file" })} accept="application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg" />
+        </Field>
+        <Honeypot />
+        <button type="submit" disabled={navigation.state === "submitting"}>
+          Send request
+        </button>
+      </Form>
+    </section>
+  );
+}
