@@ -261,7 +261,9 @@ export type ReferenceDef = {
   index: number;
 };
 
-export type DataMap = Omit<Raw, "collections" | "references"> & {
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export type DataMap = DistributiveOmit<Raw, "collections" | "references"> & {
   collections: Record<string, CollectionDef>;
   references: ReferenceDef[];
 };
@@ -532,7 +534,7 @@ export const secretKeys: Record<StoreKind, readonly string[]> = {
   manual: [],
 };
 
-export const isEnvRef = (v: unknown): v is string => typeof v === "string" && ENV_REF.test(v);
+export const isEnvRef = (v: unknown): boolean => typeof v === "string" && ENV_REF.test(v);
 
 /**
  * Splits literal secrets out of a raw map: returns the map with each literal replaced by `stored` and the literals

@@ -1,0 +1,131 @@
+/**
+ * The one interface every store kind implements (docs/connectors.md). A connector is created for one store (its
+ * validated data map, decrypted secrets and hashing key), used for one piece of work, then closed. Everything it
+ * returns about a subject's records is either the records themselves (access, streamed) or counts (find, erase):
+ * reports never carry values.
+ */
+import type { DataMap, StoreKind, SubjectIdentity } from "#app/models/data-map.ts";
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Literal secrets of a store (decrypted from the stores table), by connection key: url, password, secret. */
+export type StoreSecrets = Partial<Record<string, string>>;
+
+export type ConnectorContext<M extends DataMap = DataMap> = {
+  /** The store's name (for messages and reports). */
+  store: string;
+  map: M;
+  secrets: StoreSecrets;
+  /** 32-byte key of the `hash` erasure action, unique to the store and stable. */
+  hashKey: Buffer;
+  /** Where `env:NAME` references are read from (default: process.env). */
+  env?: Record<string, string | undefined>;
+};
+
+export type StoreWarning = {
+  code:
+    | "missing_index"
+    | "unmapped_columns"
+    | "undeclared_cascade"
+    | "undeclared_reference"
+    | "tls_unverified"
+    | "tls_disabled"
+    | "identity_not_supported"
+    | "insecure_http";
+  message: string;
+  collection?: string;
+  column?: string;
+  /** The exact statement or setting that fixes it, e.g. a CREATE INDEX. */
+  fix?: string;
+};
+
+export type StoreProblem = { path: string; message: string };
+
+export type StoreDescription = {
+  /** False when the map does not fit the store (missing tables or columns): no request can run. */
+  ok: boolean;
+  errors: StoreProblem[];
+  warnings: StoreWarning[];
+  collections: { name: string; table: string; columns?: string[] }[];
+};
+
+export type StoreTestResult = StoreDescription & { connected: boolean; latencyMs?: number; server?: string };
+
+/** How many of the subject's records each collection holds (`found: "unknown"`: a person has to look). */
+export type FindResult = { found: boolean | "unknown"; collections: Record<string, number> };
+
+export type ManualTask = {
+  store: string;
+  action: "access" | "erasure";
+  instructions: string;
+  team?: string;
+};
+
+export type AccessItem =
+  | { type: "row"; collection: string; row: Record<string, JsonValue> }
+  /** The store needs a person: the task to hand to staff. */
+  | { type: "task"; task: ManualTask };
+
+export type CollectionErasureCounts = {
+  /** Rows of the subject found. */
+  matched: number;
+  deleted: number;
+  /** Rows that stay with fields nulled, masked or hashed. */
+  masked: number;
+  /** Rows that stay with personal data under a basis (below). */
+  kept: number;
+  bases: { basis: string; rows: number }[];
+};
+
+export type ErasureReport = {
+  store: string;
+  dryRun: boolean;
+  collections: Record<string, CollectionErasureCounts>;
+  totals: { matched: number; deleted: number; masked: number; kept: number };
+};
+
+export type EraseResult = { status: "done"; report: ErasureReport } | { status: "task"; task: ManualTask };
+
+export type AccessOptions = { requestId?: string };
+export type EraseOptions = { requestId?: string; dryRun?: boolean };
+
+export interface Connector {
+  readonly kind: StoreKind;
+  /** Connects and checks the map against the store (describe), timing the round trip. */
+  test(): Promise<StoreTestResult>;
+  /** Checks tables, columns and indexes the map relies on; warnings carry their fix. */
+  describe(): Promise<StoreDescription>;
+  /** Counts the subject's records per collection, changing nothing. */
+  find(subject: SubjectIdentity, options?: AccessOptions): Promise<FindResult>;
+  /** Streams the subject's records (rows, or a task for a person). */
+  access(subject: SubjectIdentity, options?: AccessOptions): AsyncIterable<AccessItem>;
+  /** Erases per the map, all or nothing; with dryRun only reports what it would do. */
+  erase(subject: SubjectIdentity, options?: EraseOptions): Promise<EraseResult>;
+  close(): Promise<void>;
+}
+
+export type ConnectorDefinition<M extends DataMap = DataMap> = {
+  kind: StoreKind;
+  create(context: ConnectorContext<M>): Connector;
+};
+
+/** A store failure whose message is safe to record (no values from the store); `retryable` says whether to retry. */
+export class StoreError extends Error {
+  constructor(
+    public readonly code: string,
+    message: string,
+    public readonly retryable = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "StoreError";
+  }
+}
+
+/** The store asked to be called again later (HTTP 429/503 with a long Retry-After): reschedule the work. */
+export class RetryLaterError extends StoreError {
+  constructor(public readonly retryAfterMs: number, message = `the store asked to retry in ${Math.ceil(retryAfterMs / 1000)} s`) {
+    super("retry_later", message, true);
+    this.name = "RetryLaterError";
+  }
+}
