@@ -3,3 +3,4 @@ export * from "./verification.ts";
 export * from "./audit.ts";
 export * from "./staff.ts";
 export * from "./stores.ts";
+export * from "./schedules.ts";

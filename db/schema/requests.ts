@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { boolean, customType, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { staffUsers } from "./staff.ts";
 
 export const requestTypes = [
   "access",
@@ -23,6 +24,8 @@ export const requestStatuses = [
   "approved",
   "processing",
   "action_required",
+  /** Staff asked the requester for more information; closed after INFO_REQUEST_EXPIRY_DAYS without an answer. */
+  "awaiting_information",
   "completed",
   "denied",
   "cancelled",
@@ -88,6 +91,8 @@ export const requests = pgTable(
     outcomeReason: text("outcome_reason"),
     cancelledAt: timestamp("cancelled_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
+    /** The staff member responsible; deadline reminders go to them (to every active admin and processor when null). */
+    assigneeId: uuid("assignee_id").references(() => staffUsers.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
   },
