@@ -12,11 +12,11 @@ import {
   destroyStaffSessionById,
   isPasswordExpired,
   listStaffSessions,
-  MIN_PASSWORD_LENGTH,
   setStaffPassword,
   StaffInputError,
   verifyStaffPassword,
 } from "#app/models/staff.server.ts";
+import { MIN_PASSWORD_LENGTH } from "#app/models/passwords.ts";
 import { getDb } from "#db/client.server.ts";
 import { clearStaffCookie, LOGIN_PATH, requireStaffSession, requireStepUp } from "#app/utils/session.server.ts";
 

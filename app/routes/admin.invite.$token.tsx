@@ -5,7 +5,8 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { Field, FieldErrors } from "#app/components/field.tsx";
-import { acceptStaffInvite, findStaffInvite, InviteInvalidError, MIN_PASSWORD_LENGTH, StaffInputError } from "#app/models/staff.server.ts";
+import { acceptStaffInvite, findStaffInvite, InviteInvalidError, StaffInputError } from "#app/models/staff.server.ts";
+import { MIN_PASSWORD_LENGTH } from "#app/models/passwords.ts";
 import { getDb } from "#db/client.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
 import { MFA_PATH, startStaffSession } from "#app/utils/session.server.ts";

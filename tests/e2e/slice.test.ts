@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { closeDb, getDb } from "#db/client.server.ts";
 import { launchBrowser } from "#tests/helpers/browser.ts";
@@ -17,6 +18,7 @@ let web: PortalProcess;
 let worker: PortalProcess;
 let browser: Browser;
 let baseUrl: string;
+let staffTotpSecret: string;
 const secrets: string[] = [];
 const pages: Page[] = [];
 
@@ -28,7 +30,8 @@ beforeAll(async () => {
     startPortalProcess("server.ts", env, /portal listening/),
     startPortalProcess("jobs/worker.ts", env, /worker started/),
   ]);
-  await createStaff(getDb(), { ...STAFF, role: "admin" });
+  const staff = await createStaff(getDb(), { ...STAFF, role: "admin" });
+  staffTotpSecret = await provisionTotp(getDb(), staff.id); // MFA is mandatory; the test computes the codes
   browser = await launchBrowser();
 }, 90_000);
 
@@ -106,6 +109,9 @@ describe("foundation slice in Chromium", () => {
     await page.getByLabel("Email").fill(STAFF.email);
     await page.getByLabel("Password").fill(STAFF.password);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
+    await page.getByLabel("Authentication code").fill(currentTotpCode(staffTotpSecret));
+    await page.getByRole("button", { name: "Verify" }).click();
     await page.getByRole("heading", { name: "Requests" }).waitFor();
     const row = page.locator(`tr[data-reference="${reference}"]`);
     await expect.poll(() => row.textContent()).toContain("verified");

@@ -4,6 +4,7 @@
  */
 import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
@@ -194,23 +195,35 @@ describe("pages", () => {
     expect(html).not.toMatch(/at .*\.(ts|js):\d+/);
   });
 
-  it("keeps /admin behind a staff login and signs in with an HttpOnly SameSite cookie", async () => {
+  it("keeps /admin behind a staff login and signs in with an HttpOnly SameSite cookie, then the MFA code", async () => {
     const anon = await fetch(web.url + "/admin", { redirect: "manual" });
     expect(anon.status).toBe(302);
     expect(anon.headers.get("location")).toBe("/admin/login?next=%2Fadmin");
 
-    await createStaff(getDb(), { email: "officer@demo-shop.example", name: "Olive Officer", role: "admin", password: "correct horse battery staple" });
+    const officer = await createStaff(getDb(), { email: "officer@demo-shop.example", name: "Olive Officer", role: "admin", password: "correct horse battery staple" });
+    const secret = await provisionTotp(getDb(), officer.id);
     const bad = await web.post("/admin/login", form({ email: "officer@demo-shop.example", password: "wrong password 123" }));
     expect(bad.status).toBe(401);
     expect(await bad.text()).toContain("Email or password is not correct.");
 
     const ok = await web.post("/admin/login?next=%2F%2Fevil.example", form({ email: "officer@demo-shop.example", password: "correct horse battery staple" }));
     expect(ok.status).toBe(302);
-    expect(ok.headers.get("location")).toBe("/admin");
+    expect(ok.headers.get("location")).toBe("/admin/mfa?next=%2Fadmin");
     const cookie = ok.headers.get("set-cookie") ?? "";
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
-    const list = await fetch(web.url + "/admin", { headers: { Cookie: cookie.split(";")[0]! } });
+    // The password alone reaches only the MFA page.
+    const early = await fetch(web.url + "/admin", { redirect: "manual", headers: { Cookie: cookie.split(";")[0]! } });
+    expect(early.status).toBe(302);
+    expect(early.headers.get("location")).toBe("/admin/mfa?next=%2Fadmin");
+
+    const mfa = await web.post("/admin/mfa?next=%2Fadmin", form({ intent: "code", code: currentTotpCode(secret) }), { Cookie: cookie.split(";")[0]! });
+    expect(mfa.status).toBe(302);
+    expect(mfa.headers.get("location")).toBe("/admin");
+    const rotated = mfa.headers.get("set-cookie") ?? "";
+    expect(rotated).toMatch(/HttpOnly/);
+    expect(rotated.split(";")[0]).not.toBe(cookie.split(";")[0]);
+    const list = await fetch(web.url + "/admin", { headers: { Cookie: rotated.split(";")[0]! } });
     expect(list.status).toBe(200);
     expect(await list.text()).toContain("Requests");
   });

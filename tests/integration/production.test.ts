@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
+import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { freePort, startPortalProcess, type PortalProcess } from "#tests/helpers/processes.ts";
@@ -50,18 +51,35 @@ describe("production mode", () => {
     const web = await startPortalProcess("server.ts", { NODE_ENV: "production", PORT: String(port), HOST: "127.0.0.1", APP_URL: url, LOG_LEVEL: "info" }, /portal listening/);
     running.push(web);
     expect((await fetch(`${url}/dev/mailbox`)).status).toBe(404);
-    await createStaff(getDb(), { email: "prod.officer@demo-shop.example", name: "Prod Officer", role: "admin", password: "production password 99" });
-    const res = await fetch(`${url}/admin/login`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: url },
-      body: new URLSearchParams({ email: "prod.officer@demo-shop.example", password: "production password 99" }).toString(),
-    });
+    const officer = await createStaff(getDb(), { email: "prod.officer@demo-shop.example", name: "Prod Officer", role: "admin", password: "production password 99" });
+    const secret = await provisionTotp(getDb(), officer.id);
+    const post = (path: string, fields: Record<string, string>, cookie?: string) =>
+      fetch(`${url}${path}`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: url, ...(cookie ? { Cookie: cookie } : {}) },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const expectHostCookie = (cookie: string) => {
+      expect(cookie).toMatch(/^__Host-portal_staff=/);
+      expect(cookie).toMatch(/; Secure/);
+      expect(cookie).toMatch(/; HttpOnly/);
+      expect(cookie).toMatch(/; Path=\//);
+      expect(cookie).not.toMatch(/Domain=/i);
+    };
+    const res = await post("/admin/login", { email: "prod.officer@demo-shop.example", password: "production password 99" });
     expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/admin/mfa?next=%2Fadmin");
     const cookie = res.headers.get("set-cookie") ?? "";
-    expect(cookie).toMatch(/^__Host-portal_staff=/);
-    expect(cookie).toMatch(/; Secure/);
-    expect(cookie).toMatch(/; HttpOnly/);
-    expect(cookie).not.toMatch(/Domain=/i);
+    expectHostCookie(cookie);
+
+    // The MFA step rotates the token; the new cookie is __Host- too.
+    const mfa = await post("/admin/mfa?next=%2Fadmin", { intent: "code", code: currentTotpCode(secret) }, cookie.split(";")[0]);
+    expect(mfa.status).toBe(302);
+    const rotated = mfa.headers.get("set-cookie") ?? "";
+    expectHostCookie(rotated);
+    expect(rotated.split(";")[0]).not.toBe(cookie.split(";")[0]);
+    const list = await fetch(`${url}/admin`, { redirect: "manual", headers: { Cookie: rotated.split(";")[0]! } });
+    expect(list.status).toBe(200);
   });
 });
