@@ -13,14 +13,14 @@ import { confirmAgent, decryptAgent, sendAgentConfirmation, submitAgentRequest }
 import { listEvents, verifyAuditChain } from "#app/models/audit.server.ts";
 import { findPendingWork, reconcile } from "#app/models/reconcile.server.ts";
 import { decryptIdentity, getRequestByReference } from "#app/models/requests.server.ts";
-import { createStaff } from "#app/models/staff.server.ts";
+import { createStaff, createStaffSession, markStaffSessionMfaVerified } from "#app/models/staff.server.ts";
 import { verifyCode } from "#app/models/verification.server.ts";
 import { decryptBytes } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import type { CaughtMail } from "#app/utils/mail-catcher.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
-import * as session from "#app/utils/session.server.ts";
+import { staffCookieName } from "#app/utils/session.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestDocuments, requests, verificationChallenges } from "#db/schema/index.ts";
 import { closeQueues, getQueue, jobIdFor } from "#jobs/queues.ts";
@@ -98,17 +98,12 @@ function rawPost(path: string, contentType: string, body: Buffer) {
   });
 }
 
-/** A signed-in staff member's cookie (with the second factor done where the session model knows about it). */
+/** A signed-in staff member's cookie (password and second factor done). */
 async function staffCookie() {
-  const staff = await createStaff(db(), { email: `officer-${randomUUID().slice(0, 8)}@demo-shop.example`, name: "Olive Officer", role: "admin", password: "correct horse battery staple" });
-  let cookie = (await session.startStaffSession(staff.id)).split(";")[0]!;
-  const s = session as unknown as Record<string, unknown>;
-  if (typeof s.completeMfa === "function" && typeof s.getStaffSessionFromRequest === "function") {
-    const context = await (s.getStaffSessionFromRequest as (r: Request) => Promise<unknown>)(new Request("http://localhost/", { headers: { Cookie: cookie } }));
-    const rotated = await (s.completeMfa as (c: unknown, o: { stepUp: boolean }) => Promise<string | null>)(context, { stepUp: false });
-    cookie = rotated!.split(";")[0]!;
-  }
-  return { staff, cookie };
+  const staff = await createStaff(db(), { email: `officer-${randomUUID().slice(0, 8)}@demo-shop.example`, name: "Olive Officer", role: "processor", password: "correct horse battery staple" });
+  const { token, sessionId } = await createStaffSession(db(), staff.id);
+  await markStaffSessionMfaVerified(db(), sessionId);
+  return { staff, cookie: `${staffCookieName()}=${token}` };
 }
 
 async function submitOverHttp(fields = agentFields(), file: UploadPart = pdfPart(makePdf("I authorize Pat Agent."))) {
@@ -385,7 +380,7 @@ describe("staff", () => {
     const anonymous = await fetch(url, { redirect: "manual" });
     expect(anonymous.status).toBe(302);
     expect(anonymous.headers.get("location")).toBe(`/admin/login?next=${encodeURIComponent(`/admin/requests/${reference}/documents/${doc!.id}`)}`);
-    const forged = await fetch(url, { redirect: "manual", headers: { Cookie: `${session.staffCookieName()}=${"x".repeat(43)}` } });
+    const forged = await fetch(url, { redirect: "manual", headers: { Cookie: `${staffCookieName()}=${"x".repeat(43)}` } });
     expect(forged.status).toBe(302);
     expect(await viewed()).toHaveLength(0);
 
