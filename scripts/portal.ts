@@ -10,6 +10,9 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   "staff:totp": () => import("./commands/staff-totp.ts"),
   "staff:reset-mfa": () => import("./commands/staff-reset-mfa.ts"),
   deadline: () => import("./commands/deadline.ts"),
+  "stores:apply": () => import("./commands/stores-apply.ts"),
+  "stores:test": () => import("./commands/stores-test.ts"),
+  "stores:dry-run": () => import("./commands/stores-dry-run.ts"),
 };
 
 async function main(argv: string[]) {

@@ -1,0 +1,359 @@
+/**
+ * Connected stores: applying a data map (literal secrets move into an encrypted column and are never shown back),
+ * opening a store's connector, testing and dry-running it, and the per-request store runs a job processor drives
+ * (`runStoreErasure`, `runStoreAccess`: take ids, record status, progress and a counts-only report in store_runs,
+ * and are safe to run twice).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { and, asc, eq, or, sql } from "drizzle-orm";
+import type { Executor } from "#db/client.server.ts";
+import { storeRuns, stores, type StoreRow, type StoreRunRow } from "#db/schema/index.ts";
+import { createConnector } from "#app/connectors/registry.ts";
+import type { AccessItem, Connector, ConnectorContext, ErasureReport, ManualTask } from "#app/connectors/types.ts";
+import { StoreError } from "#app/connectors/types.ts";
+import { systemClock, type Clock } from "#app/utils/clock.ts";
+import { decryptJson, encryptJson } from "#app/utils/crypto.server.ts";
+import { appendEvent } from "./audit.server.ts";
+import {
+  DataMapError,
+  STORED_SECRET,
+  extractSecrets,
+  parseDataMapText,
+  secretKeys,
+  validateDataMap,
+  type DataMap,
+  type StoreKind,
+  type SubjectIdentity,
+} from "./data-map.ts";
+import { DomainError } from "./errors.ts";
+import { decryptIdentity, getRequestById } from "./requests.server.ts";
+
+type StoredSecrets = { hashKey: string; values: Record<string, string> };
+const secretsContext = (storeId: string) => `store-secrets:${storeId}`;
+
+/** A store as shown to staff and the CLI: the map as written (secrets replaced by `stored`), no secret values. */
+export type StoreView = Omit<StoreRow, "secretsCiphertext">;
+
+const viewOf = ({ secretsCiphertext: _s, ...rest }: StoreRow): StoreView => rest;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const byNameOrId = (nameOrId: string) => (UUID_RE.test(nameOrId) ? or(eq(stores.id, nameOrId), eq(stores.name, nameOrId))! : eq(stores.name, nameOrId));
+
+async function findStoreRow(db: Executor, nameOrId: string): Promise<StoreRow | undefined> {
+  const [row] = await db.select().from(stores).where(byNameOrId(nameOrId)).limit(1);
+  return row;
+}
+
+export async function getStore(db: Executor, nameOrId: string): Promise<StoreView | undefined> {
+  const row = await findStoreRow(db, nameOrId);
+  return row && viewOf(row);
+}
+
+export async function listStores(db: Executor): Promise<StoreView[]> {
+  return (await db.select().from(stores).orderBy(asc(stores.name))).map(viewOf);
+}
+
+export type ApplyResult = { store: StoreView; created: boolean; changed: boolean };
+
+/**
+ * Creates or updates the store named in the map. `source` is YAML/JSON text or a parsed object. Literal secrets are
+ * encrypted into the store's row; `stored` keeps the one already there; `env:NAME` keeps nothing. Throws
+ * DataMapError (with paths) for a bad map.
+ */
+export async function applyStoreMap(
+  db: Executor,
+  source: string | Record<string, unknown>,
+  options: { actorType?: "staff" | "system"; actorId?: string; clock?: Clock } = {},
+): Promise<ApplyResult> {
+  const raw = typeof source === "string" ? parseDataMapText(source) : source;
+  const map = validateDataMap(raw);
+  const { map: stripped, secrets: literals } = extractSecrets(raw as Record<string, unknown>);
+  const clock = options.clock ?? systemClock;
+
+  return db.transaction(async (tx) => {
+    const [existing] = await tx.select().from(stores).where(eq(stores.name, map.name)).for("update").limit(1);
+    const id = existing?.id ?? randomUUID();
+    const previous: StoredSecrets = existing
+      ? decryptJson<StoredSecrets>(existing.secretsCiphertext, secretsContext(id))
+      : { hashKey: randomBytes(32).toString("base64"), values: {} };
+    const connection = (stripped.connection ?? {}) as Record<string, unknown>;
+    const values: Record<string, string> = {};
+    const missing: { path: string; message: string }[] = [];
+    for (const key of secretKeys[map.kind]) {
+      if (connection[key] !== STORED_SECRET) continue;
+      const value = literals[key] ?? previous.values[key];
+      if (value === undefined) missing.push({ path: `connection.${key}`, message: "no secret is stored yet: give the value or env:NAME" });
+      else values[key] = value;
+    }
+    if (missing.length > 0) throw new DataMapError(missing);
+
+    const secretsChanged = JSON.stringify(values) !== JSON.stringify(previous.values);
+    const mapChanged = !existing || JSON.stringify(existing.dataMap) !== JSON.stringify(stripped) || existing.kind !== map.kind;
+    const now = clock();
+    const secretsCiphertext = encryptJson({ hashKey: previous.hashKey, values } satisfies StoredSecrets, secretsContext(id));
+    let row: StoreRow;
+    if (!existing) {
+      [row] = (await tx
+        .insert(stores)
+        .values({ id, name: map.name, kind: map.kind, title: map.title ?? null, dataMap: stripped, secretsCiphertext, createdAt: now, updatedAt: now })
+        .returning()) as [StoreRow];
+    } else if (mapChanged || secretsChanged) {
+      [row] = (await tx
+        .update(stores)
+        .set({
+          kind: map.kind,
+          title: map.title ?? null,
+          dataMap: stripped,
+          secretsCiphertext,
+          mapVersion: sql`${stores.mapVersion} + 1`,
+          updatedAt: now,
+        })
+        .where(eq(stores.id, id))
+        .returning()) as [StoreRow];
+    } else {
+      row = existing;
+    }
+    const changed = !existing || mapChanged || secretsChanged;
+    if (changed) {
+      await appendEvent(
+        tx,
+        {
+          actorType: options.actorType ?? "system",
+          actorId: options.actorId ?? "portal-cli",
+          action: existing ? "store.updated" : "store.created",
+          details: { storeId: id, store: map.name, kind: map.kind, mapVersion: row.mapVersion, secretsChanged },
+        },
+        clock,
+      );
+    }
+    return { store: viewOf(row), created: !existing, changed };
+  });
+}
+
+/** The validated map and decrypted secrets of a store, as a connector needs them. */
+export async function storeContext(db: Executor, nameOrId: string, env?: Record<string, string | undefined>): Promise<{ store: StoreView; context: ConnectorContext }> {
+  const row = await findStoreRow(db, nameOrId);
+  if (!row) throw new DomainError("store_not_found", `No store named "${nameOrId}".`, 404);
+  const map: DataMap = validateDataMap(row.dataMap);
+  const secrets = decryptJson<StoredSecrets>(row.secretsCiphertext, secretsContext(row.id));
+  return {
+    store: viewOf(row),
+    context: { store: row.name, map, secrets: secrets.values, hashKey: Buffer.from(secrets.hashKey, "base64"), ...(env ? { env } : {}) },
+  };
+}
+
+/** Runs `fn` with the store's connector and closes it afterwards. */
+export async function withStoreConnector<T>(
+  db: Executor,
+  nameOrId: string,
+  fn: (connector: Connector, store: StoreView) => Promise<T>,
+  env?: Record<string, string | undefined>,
+): Promise<T> {
+  const { store, context } = await storeContext(db, nameOrId, env);
+  const connector = await createConnector(context);
+  try {
+    return await fn(connector, store);
+  } finally {
+    await connector.close();
+  }
+}
+
+export function testStore(db: Executor, nameOrId: string, env?: Record<string, string | undefined>) {
+  return withStoreConnector(db, nameOrId, async (c, store) => ({ store: store.name, kind: store.kind, ...(await c.test()) }), env);
+}
+
+export type DryRunResult =
+  | { store: string; action: "access"; found: boolean | "unknown"; collections: Record<string, number> }
+  | { store: string; action: "erase"; report: ErasureReport }
+  | { store: string; action: "access" | "erase"; task: ManualTask };
+
+/** What an access or erasure would find or do for this subject — counts only; changes nothing. */
+export function dryRunStore(
+  db: Executor,
+  nameOrId: string,
+  input: { subject: SubjectIdentity; action: "access" | "erase" },
+  env?: Record<string, string | undefined>,
+): Promise<DryRunResult> {
+  return withStoreConnector(
+    db,
+    nameOrId,
+    async (c, store) => {
+      if (input.action === "access") {
+        if (store.kind === "manual") {
+          for await (const item of c.access(input.subject)) if (item.type === "task") return { store: store.name, action: "access", task: item.task };
+        }
+        const found = await c.find(input.subject);
+        return { store: store.name, action: "access", ...found };
+      }
+      const result = await c.erase(input.subject, { dryRun: true });
+      return result.status === "done" ? { store: store.name, action: "erase", report: result.report } : { store: store.name, action: "erase", task: result.task };
+    },
+    env,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Store runs: one request's work in one store
+
+/**
+ * The identity a request's store runs search with: the verified email always; a phone number or account id only
+ * when the matching step confirmed it belongs to the same person (`matchedDataPoints`).
+ */
+export function subjectForRequest(row: Parameters<typeof decryptIdentity>[0] & { matchedDataPoints: string[] }): SubjectIdentity {
+  const identity = decryptIdentity(row);
+  const subject: SubjectIdentity = { email: identity.email };
+  if (identity.dataPoints?.phone && row.matchedDataPoints.includes("phone")) subject.phone = identity.dataPoints.phone;
+  if (identity.dataPoints?.accountId && row.matchedDataPoints.includes("accountId")) subject.accountId = identity.dataPoints.accountId;
+  return subject;
+}
+
+type RunKey = { requestId: string; storeId: string; action: "access" | "erasure" };
+
+async function claimRun(db: Executor, key: RunKey, clock: Clock): Promise<StoreRunRow> {
+  await db.insert(storeRuns).values({ ...key, createdAt: clock(), updatedAt: clock() }).onConflictDoNothing();
+  const [row] = await db
+    .select()
+    .from(storeRuns)
+    .where(and(eq(storeRuns.requestId, key.requestId), eq(storeRuns.storeId, key.storeId), eq(storeRuns.action, key.action)))
+    .limit(1);
+  return row!;
+}
+
+const errorText = (error: unknown) =>
+  error instanceof StoreError ? `${error.code}: ${error.message}`.slice(0, 500) : error instanceof DataMapError ? "invalid_data_map" : "internal_error";
+
+export type StoreRunOutcome =
+  | { status: "completed"; runId: string; report: Record<string, unknown>; reused: boolean }
+  | { status: "waiting"; runId: string; task: ManualTask };
+
+async function runStore(
+  db: Executor,
+  key: RunKey,
+  work: (connector: Connector, run: StoreRunRow) => Promise<{ report: Record<string, unknown> } | { task: ManualTask }>,
+  options: { env?: Record<string, string | undefined>; clock?: Clock },
+): Promise<StoreRunOutcome> {
+  const clock = options.clock ?? systemClock;
+  const run = await claimRun(db, key, clock);
+  if (run.status === "completed") return { status: "completed", runId: run.id, report: run.report ?? {}, reused: true };
+  if (run.status === "waiting" && run.task) return { status: "waiting", runId: run.id, task: run.task as ManualTask };
+
+  const { store, context } = await storeContext(db, key.storeId, options.env);
+  await db
+    .update(storeRuns)
+    .set({ status: "running", attempts: sql`${storeRuns.attempts} + 1`, mapVersion: store.mapVersion, startedAt: clock(), error: null, updatedAt: clock() })
+    .where(eq(storeRuns.id, run.id));
+  let connector: Connector | undefined;
+  try {
+    connector = await createConnector(context);
+    const result = await work(connector, run);
+    if ("task" in result) {
+      await db.update(storeRuns).set({ status: "waiting", task: result.task, updatedAt: clock() }).where(eq(storeRuns.id, run.id));
+      return { status: "waiting", runId: run.id, task: result.task };
+    }
+    await db
+      .update(storeRuns)
+      .set({ status: "completed", report: result.report, finishedAt: clock(), updatedAt: clock() })
+      .where(eq(storeRuns.id, run.id));
+    return { status: "completed", runId: run.id, report: result.report, reused: false };
+  } catch (error) {
+    const retryable = error instanceof StoreError && error.retryable;
+    await db
+      .update(storeRuns)
+      .set({ status: retryable ? "pending" : "failed", error: errorText(error), updatedAt: clock() })
+      .where(eq(storeRuns.id, run.id));
+    throw error;
+  } finally {
+    await connector?.close();
+  }
+}
+
+/**
+ * Erases one request's subject in one store and records the counts-only report. Running it again after it completed
+ * returns the recorded report without touching the store; a retryable failure leaves the run `pending`, any other
+ * `failed` (the store itself is untouched either way: one transaction per store).
+ */
+export async function runStoreErasure(
+  db: Executor,
+  input: { requestId: string; storeId: string; subject?: SubjectIdentity },
+  options: { env?: Record<string, string | undefined>; clock?: Clock } = {},
+): Promise<StoreRunOutcome> {
+  const subject = input.subject ?? (await requestSubject(db, input.requestId));
+  return runStore(
+    db,
+    { requestId: input.requestId, storeId: input.storeId, action: "erasure" },
+    async (connector) => {
+      const result = await connector.erase(subject, { requestId: input.requestId });
+      return result.status === "task" ? { task: result.task } : { report: result.report as unknown as Record<string, unknown> };
+    },
+    options,
+  );
+}
+
+/**
+ * Streams one request's subject's records in one store into `sink` (the package builder) and records counts per
+ * collection as progress and report. A completed run is not repeated.
+ */
+export async function runStoreAccess(
+  db: Executor,
+  input: { requestId: string; storeId: string; subject?: SubjectIdentity },
+  sink: (item: AccessItem) => Promise<void>,
+  options: { env?: Record<string, string | undefined>; clock?: Clock; progressEvery?: number } = {},
+): Promise<StoreRunOutcome> {
+  const subject = input.subject ?? (await requestSubject(db, input.requestId));
+  const clock = options.clock ?? systemClock;
+  return runStore(
+    db,
+    { requestId: input.requestId, storeId: input.storeId, action: "access" },
+    async (connector, run) => {
+      const counts: Record<string, number> = {};
+      let rows = 0;
+      for await (const item of connector.access(subject, { requestId: input.requestId })) {
+        if (item.type === "task") return { task: item.task };
+        await sink(item);
+        counts[item.collection] = (counts[item.collection] ?? 0) + 1;
+        if (++rows % (options.progressEvery ?? 1000) === 0) {
+          await db.update(storeRuns).set({ progress: { rows, collections: counts }, updatedAt: clock() }).where(eq(storeRuns.id, run.id));
+        }
+      }
+      await db.update(storeRuns).set({ progress: { rows, collections: counts }, updatedAt: clock() }).where(eq(storeRuns.id, run.id));
+      return { report: { rows, collections: counts } };
+    },
+    options,
+  );
+}
+
+async function requestSubject(db: Executor, requestId: string): Promise<SubjectIdentity> {
+  const request = await getRequestById(db, requestId);
+  if (!request) throw new DomainError("request_not_found", "No such request.", 404);
+  return subjectForRequest(request);
+}
+
+/** Staff finished a manual store's task: record the counts they report and complete the run. */
+export async function completeManualRun(
+  db: Executor,
+  input: { runId: string; staffId: string; report: Record<string, unknown> },
+  clock: Clock = systemClock,
+): Promise<StoreRunRow> {
+  return db.transaction(async (tx) => {
+    const [run] = await tx.select().from(storeRuns).where(eq(storeRuns.id, input.runId)).for("update").limit(1);
+    if (!run) throw new DomainError("store_run_not_found", "No such store run.", 404);
+    if (run.status !== "waiting") throw new DomainError("store_run_not_waiting", "This store run is not waiting for a person.", 409);
+    const [updated] = await tx
+      .update(storeRuns)
+      .set({ status: "completed", report: input.report, finishedAt: clock(), updatedAt: clock() })
+      .where(eq(storeRuns.id, run.id))
+      .returning();
+    await appendEvent(
+      tx,
+      { requestId: run.requestId, actorType: "staff", actorId: input.staffId, action: "store.manual_completed", details: { storeRunId: run.id, storeId: run.storeId, action: run.action } },
+      clock,
+    );
+    return updated!;
+  });
+}
+
+export async function listStoreRuns(db: Executor, requestId: string): Promise<StoreRunRow[]> {
+  return db.select().from(storeRuns).where(eq(storeRuns.requestId, requestId)).orderBy(asc(storeRuns.createdAt));
+}
+
+export type { StoreKind };
