@@ -253,7 +253,7 @@ export async function countRecoveryCodes(db: Executor, staffId: string): Promise
 }
 
 /** Uses up one recovery code; true if it was valid and unused. Appends `staff.recovery_code_used` (with the count left). */
-export async function useRecoveryCode(db: Executor, staffId: string, code: string, clock: Clock = systemClock): Promise<boolean> {
+export async function redeemRecoveryCode(db: Executor, staffId: string, code: string, clock: Clock = systemClock): Promise<boolean> {
   const clean = normalizeRecoveryCode(code);
   if (!clean) return false;
   return db.transaction(async (tx) => {

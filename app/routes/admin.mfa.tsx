@@ -13,7 +13,7 @@ import {
   confirmTotpEnrolment,
   qrCodePath,
   startTotpEnrolment,
-  useRecoveryCode,
+  redeemRecoveryCode,
   verifyTotpCode,
 } from "#app/models/mfa.server.ts";
 import { getDb } from "#db/client.server.ts";
@@ -66,7 +66,7 @@ export async function action({ request, context: { clientIp } }: ActionFunctionA
   const failed = (reason: string) => appendEvent(db, { actorType: "system", action: "staff.sign_in_failed", details: { reason, staffId } });
 
   if (intent === "recovery") {
-    if (!context.mfaEnrolled || !(await useRecoveryCode(db, staffId, value))) {
+    if (!context.mfaEnrolled || !(await redeemRecoveryCode(db, staffId, value))) {
       await failed("wrong_recovery_code");
       return fail(messages.recovery);
     }

@@ -12,7 +12,7 @@ import {
   regenerateRecoveryCodes,
   resetMfa,
   startTotpEnrolment,
-  useRecoveryCode,
+  redeemRecoveryCode,
   verifyTotpCode,
 } from "#app/models/mfa.server.ts";
 import { isCommonPassword, isRepetitiveOrSequential, parsePasswordList } from "#app/models/passwords.ts";
@@ -48,7 +48,7 @@ function manualClock(start = new Date("2026-03-02T10:00:00.000Z")) {
 
 async function newStaff(role: "admin" | "processor" | "auditor" = "processor") {
   const email = uniqueEmail();
-  return { email, ...(await createStaff(db(), { email, name: "Mo", role, password: PASSWORD })) };
+  return createStaff(db(), { email, name: "Mo", role, password: PASSWORD });
 }
 
 async function eventsOf(action: string) {
@@ -195,17 +195,17 @@ describe("recovery codes", () => {
     const codes = await regenerateRecoveryCodes(db(), staff.id);
     expect(await countRecoveryCodes(db(), staff.id)).toBe(10);
 
-    await expect(useRecoveryCode(db(), other.id, codes[0]!)).resolves.toBe(false);
-    await expect(useRecoveryCode(db(), staff.id, ` ${codes[0]!.toUpperCase().replaceAll("-", " ")} `)).resolves.toBe(true);
-    await expect(useRecoveryCode(db(), staff.id, codes[0]!)).resolves.toBe(false);
-    await expect(useRecoveryCode(db(), staff.id, "not-a-code")).resolves.toBe(false);
+    await expect(redeemRecoveryCode(db(), other.id, codes[0]!)).resolves.toBe(false);
+    await expect(redeemRecoveryCode(db(), staff.id, ` ${codes[0]!.toUpperCase().replaceAll("-", " ")} `)).resolves.toBe(true);
+    await expect(redeemRecoveryCode(db(), staff.id, codes[0]!)).resolves.toBe(false);
+    await expect(redeemRecoveryCode(db(), staff.id, "not-a-code")).resolves.toBe(false);
     expect(await countRecoveryCodes(db(), staff.id)).toBe(9);
     const used = (await eventsOf("staff.recovery_code_used")).filter((e) => e.actorId === staff.id);
     expect(used.map((e) => e.details)).toEqual([{ remaining: 9 }]);
 
     const fresh = await regenerateRecoveryCodes(db(), staff.id);
-    await expect(useRecoveryCode(db(), staff.id, codes[1]!)).resolves.toBe(false);
-    await expect(useRecoveryCode(db(), staff.id, fresh[1]!)).resolves.toBe(true);
+    await expect(redeemRecoveryCode(db(), staff.id, codes[1]!)).resolves.toBe(false);
+    await expect(redeemRecoveryCode(db(), staff.id, fresh[1]!)).resolves.toBe(true);
   });
 
   it("an MFA reset removes secret, codes and sessions", async () => {
@@ -305,5 +305,21 @@ describe("password policy", () => {
     expect(isPasswordExpired(old, now)).toBe(false); // STAFF_MAX_PASSWORD_AGE_DAYS unset = 0 = never
     expect(isPasswordExpired(old, now, 365)).toBe(true);
     expect(isPasswordExpired(new Date("2026-01-01T00:00:00Z"), now, 365)).toBe(false);
+  });
+});
+
+describe("demo seed", () => {
+  it("enrols the demo admin with a TOTP secret it returns for the banner, the same on every run", async () => {
+    const { seedDemo, DEMO_STAFF_EMAIL } = await import("#db/seed.ts");
+    const first = await seedDemo(db(), "demo password for the seed test");
+    expect(first.totpSecret).toMatch(/^[A-Z2-7]{32}$/);
+    const again = await seedDemo(db(), "demo password for the seed test");
+    expect(again.totpSecret).toBe(first.totpSecret);
+    const [admin] = await db().select().from(staffUsers).where(eq(staffUsers.email, DEMO_STAFF_EMAIL));
+    expect(admin!.totpEnrolledAt).not.toBeNull();
+    expect(admin!.totpSecretCiphertext).not.toContain(first.totpSecret);
+    const clock = manualClock(new Date());
+    const code = totpAtStep(base32Decode(first.totpSecret), totpStep(clock().getTime()));
+    await expect(verifyTotpCode(db(), admin!.id, code, clock)).resolves.toBe("ok");
   });
 });
