@@ -12,6 +12,10 @@ export const jobDefinitions = {
   "send-acknowledgement": { queue: "email", payload: z.object({ requestId: z.uuid() }).strict() },
   "send-agent-confirmation": { queue: "email", payload: z.object({ challengeId: z.uuid() }).strict() },
   reconcile: { queue: "maintenance", payload: z.object({}).strict() },
+  "deadline-reminders": { queue: "maintenance", payload: z.object({}).strict() },
+  "expire-requests": { queue: "maintenance", payload: z.object({}).strict() },
+  retention: { queue: "maintenance", payload: z.object({}).strict() },
+  "send-expiry-notice": { queue: "email", payload: z.object({ requestId: z.uuid() }).strict() },
 } as const;
 
 export type JobName = keyof typeof jobDefinitions;

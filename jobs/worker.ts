@@ -5,21 +5,35 @@
  */
 import { fileURLToPath } from "node:url";
 import { Worker, type Job } from "bullmq";
-import { closeDb } from "#db/client.server.ts";
+import { closeDb, getDb } from "#db/client.server.ts";
+import { recordSchedulerRun, schedulerIdOf } from "#app/models/schedules.server.ts";
 import { getEnv, getEnvOrExit } from "#app/utils/env.server.ts";
 import { logger as rootLogger } from "#app/utils/logger.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { bullPrefix, createBullConnection } from "./connection.ts";
 import type { Processor } from "./processor.ts";
+import deadlineReminders from "./processors/deadline-reminders.ts";
+import expireRequests from "./processors/expire-requests.ts";
 import reconcile from "./processors/reconcile.ts";
+import retention from "./processors/retention.ts";
 import sendAcknowledgement from "./processors/send-acknowledgement.ts";
 import sendAgentConfirmation from "./processors/send-agent-confirmation.ts";
+import sendExpiryNotice from "./processors/send-expiry-notice.ts";
 import sendVerification from "./processors/send-verification.ts";
 import { closeQueues, jobDefinitions, queueNames, type QueueName } from "./queues.ts";
 import { registerSchedules } from "./schedules.ts";
 
-export const processors: Processor[] = [sendVerification, sendAcknowledgement, reconcile, sendAgentConfirmation];
+export const processors: Processor[] = [
+  sendVerification,
+  sendAcknowledgement,
+  reconcile,
+  sendAgentConfirmation,
+  deadlineReminders,
+  expireRequests,
+  retention,
+  sendExpiryNotice,
+];
 
 const log = rootLogger.child({ process: "worker" });
 
@@ -38,7 +52,11 @@ export async function startWorker(options: { concurrency?: number; schedules?: b
         const processor = byName.get(job.name as Processor["name"]);
         if (!processor || jobDefinitions[processor.name].queue !== queue) throw new Error(`no processor for job ${job.name} on ${queue}`);
         const started = Date.now();
-        const result = await processor.run(job);
+        // A job made by a scheduler is one run of it, recorded in scheduler_runs (the operational view).
+        const schedulerId = schedulerIdOf(job);
+        const result = schedulerId
+          ? await recordSchedulerRun(getDb(), { schedulerId, jobId: job.id, attempt: job.attemptsMade + 1 }, () => processor.run(job))
+          : await processor.run(job);
         log.info({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade + 1, ms: Date.now() - started, result }, "job done");
         return result;
       },

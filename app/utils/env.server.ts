@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { getNextMillis } from "bullmq";
 import { z } from "zod";
 import { isoOfDay } from "#app/models/calendar/civil-date.ts";
 import { parseHolidays } from "#app/models/calendar/working-days.ts";
@@ -61,6 +62,25 @@ const holidayList = z.string().transform((v, ctx) => {
   }
 });
 
+/** A cron pattern (5 fields, or 6 with seconds first) that BullMQ's cron parser accepts. */
+const cronPattern = z.string().transform((v, ctx) => {
+  const pattern = v.trim().replace(/\s+/g, " ");
+  const fields = pattern.split(" ").length;
+  let ok = fields === 5 || fields === 6;
+  if (ok) {
+    try {
+      ok = getNextMillis(Date.now(), { pattern, tz: "UTC" }) !== undefined;
+    } catch {
+      ok = false;
+    }
+  }
+  if (ok) return pattern;
+  ctx.addIssue({ code: "custom", message: 'must be a cron pattern such as "0 8 * * *" (minute hour day month weekday)' });
+  return z.NEVER;
+});
+
+const days = (max: number) => z.coerce.number().int().min(0).max(max);
+
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -91,8 +111,22 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
     WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
     RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).default(60_000),
+    // Schedules (jobs/schedules.ts): cron patterns in ORG_TIMEZONE, and their thresholds (README "Schedules").
+    REMINDER_CRON: cronPattern.default("0 8 * * *"),
+    EXPIRY_CRON: cronPattern.default("0 5 * * *"),
+    RETENTION_CRON: cronPattern.default("30 5 * * *"),
+    REMINDER_DUE_SOON_DAYS: days(90).default(7),
+    REMINDER_DUE_VERY_SOON_DAYS: days(90).default(2),
+    EXTENSION_WINDOW_WARNING_DAYS: days(90).default(3),
+    ACKNOWLEDGEMENT_WARNING_BUSINESS_DAYS: days(30).default(2),
+    UNVERIFIED_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+    INFO_REQUEST_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    RETENTION_MONTHS: z.coerce.number().int().min(1).max(240).default(24),
   })
   .superRefine((env, ctx) => {
+    if (env.REMINDER_DUE_VERY_SOON_DAYS > env.REMINDER_DUE_SOON_DAYS) {
+      ctx.addIssue({ code: "custom", path: ["REMINDER_DUE_VERY_SOON_DAYS"], message: "must not be larger than REMINDER_DUE_SOON_DAYS" });
+    }
     if (env.NODE_ENV !== "production") return;
     // Secrets are never defaulted in production.
     for (const key of ["SESSION_SECRET", "ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "APP_URL"] as const) {

@@ -17,12 +17,14 @@ import { createElement, type ComponentProps, type ComponentType } from "react";
 import Acknowledgement from "#app/emails/acknowledgement.tsx";
 import AgentConfirmation from "#app/emails/agent-confirmation.tsx";
 import Completion from "#app/emails/completion.tsx";
+import DeadlineDigest, { digestCount, reminders } from "#app/emails/deadline-digest.tsx";
 import { isRequiredText, type RequiredText } from "#app/emails/components/required-text.ts";
 // Callers build RequiredText props (denial/extension reasons, staff messages) with requiredText().
 export { BlankTextError, requiredText, type RequiredText } from "#app/emails/components/required-text.ts";
 import Denial from "#app/emails/denial.tsx";
 import ExtensionNotice from "#app/emails/extension-notice.tsx";
 import MoreInformation from "#app/emails/more-information.tsx";
+import RequestExpired from "#app/emails/request-expired.tsx";
 import VerificationCode from "#app/emails/verification-code.tsx";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger as rootLogger, scrubString } from "#app/utils/logger.server.ts";
@@ -43,6 +45,8 @@ export const templates = {
   denial: Denial,
   completion: Completion,
   "agent-confirmation": AgentConfirmation,
+  "request-expired": RequestExpired,
+  "deadline-digest": DeadlineDigest,
 } as const;
 
 export type TemplateName = keyof typeof templates;
@@ -60,6 +64,10 @@ export const subjects: { [N in TemplateName]: (props: TemplateProps<N>) => strin
   denial: (props) => `Our decision on your request ${props.reference}`,
   completion: (props) => `Your request ${props.reference} is complete`,
   "agent-confirmation": (props) => `Please confirm someone may act for you on request ${props.reference}`,
+  "request-expired": (props) =>
+    props.reason === "not_verified" ? `Your request ${props.reference} has expired` : `Your request ${props.reference} has been closed`,
+  // Staff email: counts and the day only; the references are in the body.
+  "deadline-digest": (props) => `Deadline digest for ${props.dayLabel}: ${reminders(digestCount(props.sections))}`,
 };
 
 /** The props of template N typed `RequiredText` (text the email cannot go out without). */
@@ -79,6 +87,8 @@ export const requiredTexts: { [N in TemplateName]: Record<RequiredTextKeys<N>, t
   denial: { reason: true },
   completion: {},
   "agent-confirmation": {},
+  "request-expired": {},
+  "deadline-digest": {},
 };
 
 export function isTemplateName(name: string): name is TemplateName {
