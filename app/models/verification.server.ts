@@ -43,11 +43,13 @@ export async function sendVerificationChallenge(db: Executor, challengeId: strin
     .limit(1);
   if (!row) return "missing" as const;
   const { challenge, request } = row;
-  if (challenge.sentAt || challenge.consumedAt || request.status !== "pending_verification") return "skipped" as const;
+  if (challenge.purpose !== "requester" || challenge.sentAt || challenge.consumedAt || request.status !== "pending_verification") {
+    return "skipped" as const;
+  }
   const [latest] = await db
     .select({ id: verificationChallenges.id })
     .from(verificationChallenges)
-    .where(eq(verificationChallenges.requestId, request.id))
+    .where(and(eq(verificationChallenges.requestId, request.id), eq(verificationChallenges.purpose, "requester")))
     .orderBy(desc(verificationChallenges.createdAt))
     .limit(1);
   if (latest && latest.id !== challenge.id) return "skipped" as const; // superseded by a newer code request
@@ -99,7 +101,14 @@ export async function verifyCode(db: Executor, reference: string, input: string,
       .select()
       .from(verificationChallenges)
       // The newest challenge whose code exists (hash is set just before the mail goes out).
-      .where(and(eq(verificationChallenges.requestId, request.id), isNotNull(verificationChallenges.codeHash), isNull(verificationChallenges.consumedAt)))
+      .where(
+        and(
+          eq(verificationChallenges.requestId, request.id),
+          eq(verificationChallenges.purpose, "requester"),
+          isNotNull(verificationChallenges.codeHash),
+          isNull(verificationChallenges.consumedAt),
+        ),
+      )
       .orderBy(desc(verificationChallenges.createdAt))
       .limit(1)
       .for("update");
@@ -137,7 +146,8 @@ export async function verifyCode(db: Executor, reference: string, input: string,
 /** A fresh code for a request still waiting for verification (the previous one stops working). */
 export async function requestNewCode(db: Executor, reference: string, clock: Clock = systemClock) {
   const request = await getRequestByReference(db, reference);
-  if (!request || request.status !== "pending_verification") {
+  // An agent's request is verified only by the consumer's own confirmation (agents.server.ts), never by a code.
+  if (!request || request.status !== "pending_verification" || request.submittedBy === "agent") {
     throw new DomainError("not_pending", "This request does not need a new code.", 409);
   }
   const now = clock();

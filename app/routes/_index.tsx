@@ -29,6 +29,10 @@ export default function Index() {
           );
         })}
       </ul>
+      <p>
+        Are you an authorized agent acting for a California (or other US state) consumer?{" "}
+        <Link to="/request/agent">Submit a request on their behalf</Link>.
+      </p>
     </section>
   );
 }

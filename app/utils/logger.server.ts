@@ -88,6 +88,7 @@ export function loggablePath(url: string): string {
   const path = url.split("?")[0] ?? "";
   return path
     .replace(/(\/verify\/)[^/]+/g, "$1[redacted]")
+    .replace(/(\/confirm-agent\/)[^/]+/g, "$1[redacted]")
     .replace(/(\/status\/)[^/]+/g, "$1[redacted]")
     .replace(/(\/download\/)[^/]+/g, "$1[redacted]");
 }

@@ -14,7 +14,7 @@ import { getEnv } from "#app/utils/env.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { verificationChallenges } from "#db/schema/index.ts";
+import { requests, verificationChallenges } from "#db/schema/index.ts";
 import { closeQueues, getQueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { codeFromMail, acknowledgementMailFor, eventually, mailsTo, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
@@ -113,11 +113,24 @@ describe("request flow", () => {
     await expect(requestNewCode(db, "PR-2222-2222")).rejects.toMatchObject({ code: "not_pending" });
   });
 
+  it("never verifies an agent's request by a code: only the consumer's own confirmation does", async () => {
+    const db = getDb();
+    const email = uniqueEmail("agent-code");
+    const { reference, requestId } = await submitRequest(db, { type: "access", email, region: "US-CA" });
+    const code = codeFromMail(await verificationMailFor(email));
+    await db.update(requests).set({ submittedBy: "agent" }).where(eq(requests.id, requestId));
+    await expect(requestNewCode(db, reference, () => new Date(Date.now() + 61_000))).rejects.toMatchObject({ code: "not_pending" });
+    // A consumer-confirmation challenge is invisible to the code check, even with a matching hash.
+    await db.update(verificationChallenges).set({ purpose: "consumer_confirmation" }).where(eq(verificationChallenges.requestId, requestId));
+    expect(await verifyCode(db, reference, code)).toEqual({ ok: false, reason: "invalid" });
+  });
+
   it("fails a job with a malformed payload for good, without retries", async () => {
     const job = await getQueue("email").add("send-verification", { challengeId: "not-a-uuid", email: "x@example.com" });
     const failed = await eventually(async () => {
       const j = await getQueue("email").getJob(job.id!);
-      return (await j?.isFailed()) ? j : undefined;
+      // Read the job again once it is failed: the object fetched before holds the state of that moment.
+      return (await j?.isFailed()) ? getQueue("email").getJob(job.id!) : undefined;
     });
     expect(failed.attemptsStarted).toBe(1); // no retry
     expect(failed.failedReason).toContain("invalid payload");
