@@ -334,6 +334,22 @@ describe("PostgreSQL store", () => {
     ]);
   });
 
+  it("TLS: verify-full refuses a server without TLS; unverified and remote plain connections are warned about", async () => {
+    const strict = await connector("keep", (m) => void (m.connection.tls = { mode: "verify-full" } as never));
+    const t = await strict.test();
+    expect(t).toMatchObject({ connected: false, ok: false, errors: [{ path: "connection", message: expect.stringMatching(/TLS/) }] });
+    const loose = await connector("keep", (m) => void (m.connection.tls = { mode: "require" } as never));
+    expect((await loose.test()).warnings).toContainEqual(expect.objectContaining({ code: "tls_unverified", fix: "tls.mode: verify-full" }));
+    const remote = await createConnector({
+      store: "remote",
+      map: validateDataMap({ ...shopMap("keep"), connection: { url: "postgres://portal@db.invalid/shop", tls: { mode: "disable" } } }),
+      secrets: {},
+      hashKey,
+    });
+    open.push(remote);
+    expect((await remote.test()).warnings).toContainEqual(expect.objectContaining({ code: "tls_disabled" }));
+  });
+
   it("reports an unreachable store as a retryable error without secrets", async () => {
     const c = await createConnector({
       store: "down",

@@ -43,15 +43,24 @@ export function translateMysqlError(error: unknown): StoreError {
 }
 
 function session(connection: PoolConnection) {
+  // A result abandoned midway (the consumer stopped reading) leaves rows on the wire: such a connection is
+  // destroyed instead of going back to the pool.
+  let dirty = false;
   return {
     query: async (text: string, params: unknown[]) => (await connection.query<RowDataPacket[]>(text, params))[0] as Row[],
     async *stream(text: string, params: unknown[]): AsyncIterable<Row> {
       // The callback connection underneath streams rows instead of buffering the result.
       const raw = connection.connection as unknown as CallbackConnection;
-      for await (const row of raw.query(text, params).stream({ highWaterMark: 500 })) yield row as Row;
+      let complete = false;
+      try {
+        for await (const row of raw.query(text, params).stream({ highWaterMark: 500 })) yield row as Row;
+        complete = true;
+      } finally {
+        if (!complete) dirty = true;
+      }
     },
     execute: async (text: string, params: unknown[]) => (await connection.query<ResultSetHeader>(text, params))[0].affectedRows ?? 0,
-    release: async () => connection.release(),
+    release: async () => (dirty ? connection.destroy() : connection.release()),
   };
 }
 

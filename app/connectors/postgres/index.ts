@@ -121,7 +121,15 @@ const definition: ConnectorDefinition<PostgresDataMap> = {
       },
       close: () => sql.end({ timeout: 5 }),
     };
-    return createSqlConnector(context, driver, { translate: translatePostgresError, warnings });
+    const translate = (error: unknown) => {
+      const e = translatePostgresError(error);
+      // postgres.js starts the TLS handshake even when the server declined TLS: the reset is the only sign.
+      if (ssl && e.code === "store_unreachable" && (error as { code?: string }).code === "ECONNRESET") {
+        return new StoreError("store_unreachable", `the connection was reset during connect (ECONNRESET): does the server accept TLS? (tls.mode: ${connection.tls.mode})`, true, { cause: error });
+      }
+      return e;
+    };
+    return createSqlConnector(context, driver, { translate, warnings });
   },
 };
 
