@@ -12,6 +12,9 @@ import { requireStaff, requireStepUp, ROLES } from "#app/utils/session.server.ts
 
 export const meta: MetaFunction = () => [{ title: "Staff — Privacy Center staff" }];
 
+/** Who may use this page (read by tests/integration/admin-authz.test.ts; enforced by requireStaff below). */
+export const handle = { staffRoles: ["admin"] };
+
 /** The roles (as in db/schema/staff.ts), kept here so the page does not bundle the schema into the browser. */
 const staffRoles = ["admin", "processor", "auditor"] as const;
 const roleLabels = { admin: "Admin — everything, including staff", processor: "Processor — works on requests", auditor: "Auditor — reads only" } as const;

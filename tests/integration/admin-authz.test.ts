@@ -6,6 +6,8 @@
  * - each role that may not use the route → 403 with no data; admins are never refused.
  * Access rules: admin = everything; processor = works on requests (not staff management); auditor = read-only, so
  * any POST from an auditor is refused — except the self-service pages (own account, step-up, MFA, sign-out).
+ * A route narrower than that declares it: `export const handle = { staffRoles: ["admin"] }` (checked here: the other
+ * roles must get 403); for an undeclared route a non-admin role may be allowed or refused, but a refusal carries no data.
  */
 import { readdirSync } from "node:fs";
 import type { ServerBuild } from "@remix-run/node";
@@ -23,7 +25,7 @@ const PUBLIC = new Set(["admin.login", "admin.invite.$token"]);
 const SELF_SERVICE = new Set(["admin.account", "admin.step-up", "admin.mfa", "admin.mfa_.recovery-codes", "admin.logout"]);
 /** Reachable with the password alone (the MFA step itself, and signing out of it). */
 const BEFORE_MFA = new Set(["admin.mfa", "admin.logout"]);
-/** Roles allowed, for routes stricter than "every role reads". */
+/** Roles allowed, for routes that do not declare `handle.staffRoles` themselves. */
 const ONLY: [RegExp, StaffRole[]][] = [[/^admin\.staff([._]|$)/, ["admin"]]];
 
 const ROLES: StaffRole[] = ["admin", "processor", "auditor"];
@@ -79,8 +81,10 @@ function urlOf(id: string): string {
   );
 }
 
-function allowedRoles(file: string): StaffRole[] {
-  return ONLY.find(([re]) => re.test(file))?.[1] ?? ROLES;
+/** The roles a route declares (handle.staffRoles) or this file knows; undefined = not declared. */
+function declaredRoles(file: string): StaffRole[] | undefined {
+  const handle = build.routes[`routes/${file}`]!.module.handle as { staffRoles?: StaffRole[] } | undefined;
+  return handle?.staffRoles ?? ONLY.find(([re]) => re.test(file))?.[1];
 }
 
 async function call(method: "GET" | "POST", path: string, cookie?: string) {
@@ -133,17 +137,15 @@ describe.each(routeFiles.filter((f) => !PUBLIC.has(f)))("%s", (file) => {
     expect(r.location).toMatch(/^\/admin\/mfa(\?|$)/);
   });
 
-  it.each(ROLES.flatMap((role) => methods.map((method) => [role, method] as const)))("%s %s → allowed, or 403 with no data", async (role, method) => {
+  it.each(ROLES.flatMap((role) => methods.map((method) => [role, method] as const)))("%s %s → allowed, or 403 with no data (403 when not allowed)", async (role, method) => {
     const mod = build.routes[id]!.module;
     if (method === "POST" && !mod.action) return;
+    const declared = declaredRoles(file);
     const readOnlyRefused = role === "auditor" && method === "POST" && !SELF_SERVICE.has(file);
-    const refused = !allowedRoles(file).includes(role) || readOnlyRefused;
+    const refused = readOnlyRefused || (declared !== undefined && !declared.includes(role));
     const r = await call(method, urlOf(id), await sessionCookie(role));
-    if (refused) {
-      expect(r.status, `${role} ${method} ${urlOf(id)}`).toBe(403);
-      expectNoData(r.body);
-    } else {
-      expect(r.status, `${role} ${method} ${urlOf(id)}`).not.toBe(403);
-    }
+    if (refused) expect(r.status, `${role} ${method} ${urlOf(id)}`).toBe(403);
+    if (role === "admin" || declared?.includes(role)) expect(r.status, `${role} ${method} ${urlOf(id)}`).not.toBe(403);
+    if (r.status === 403) expectNoData(r.body);
   });
 });
