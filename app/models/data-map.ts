@@ -601,3 +601,45 @@ export function normalizeSubject(subject: SubjectIdentity, map?: Pick<DataMap, "
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the customer is told about a store (Art. 15(1) GDPR), for the access package's cover sheet
+
+export type StoreDisclosure = {
+  store: string;
+  title?: string;
+  purposes: string[];
+  legalBasis: string[];
+  recipients: string[];
+  retention: string;
+  source: string;
+  transfers?: string;
+  automatedDecisions?: string;
+  categories: DataCategory[];
+  collections: { name: string; description?: string; categories: DataCategory[]; purposes: string[]; retention: string; omittedFields: string[] }[];
+};
+
+export function storeDisclosure(map: DataMap): StoreDisclosure {
+  const m = map.metadata;
+  const collections = Object.values(map.collections).map((c) => ({
+    name: c.name,
+    ...(c.description ? { description: c.description } : {}),
+    categories: [...new Set(Object.values(c.fields).map((f) => f.category))].sort() as DataCategory[],
+    purposes: c.purposes ?? m.purposes,
+    retention: c.retention ?? m.retention,
+    omittedFields: Object.values(c.fields).filter((f) => f.access === "omit").map((f) => f.name),
+  }));
+  return {
+    store: map.name,
+    ...(map.title ? { title: map.title } : {}),
+    purposes: m.purposes,
+    legalBasis: m.legalBasis ?? [],
+    recipients: m.recipients,
+    retention: m.retention,
+    source: m.source,
+    ...(m.transfers ? { transfers: m.transfers } : {}),
+    ...(m.automatedDecisions ? { automatedDecisions: m.automatedDecisions } : {}),
+    categories: [...new Set(collections.flatMap((c) => c.categories))].sort() as DataCategory[],
+    collections,
+  };
+}

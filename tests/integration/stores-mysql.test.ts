@@ -149,6 +149,18 @@ describe("MySQL/MariaDB store", () => {
     expect(report.collections.order_items).toEqual({ matched: 4, deleted: 0, masked: 0, kept: 4, bases: [{ basis: TAX, rows: 2 }, { basis: SHARED_BASIS, rows: 2 }] });
   });
 
+  it("works in batches: a subject with thousands of rows is erased completely", async () => {
+    const orders = Array.from({ length: 2200 }, (_, i) => [1000 + i, 1, "Alice A", 1]);
+    await db.pool.query("insert into orders values ?", [orders]);
+    await db.pool.query("insert into order_items values ?", [orders.map(([id]) => [id, 1, "SKU"])]);
+    const c = await connector("delete");
+    expect((await c.find({ email: "alice@example.com" })).collections).toMatchObject({ orders: 2203, order_items: 2204 });
+    const report = await erase(c, { email: "alice@example.com" });
+    expect(report.collections.orders).toMatchObject({ matched: 2203, deleted: 2201 });
+    const [[left]] = await db.pool.query<RowDataPacket[]>("select count(*) as n from orders where id >= 1000");
+    expect(Number(left!.n)).toBe(0);
+  });
+
   it("rolls back the whole store when a statement fails midway", async () => {
     await db.pool.query(`create table support_tickets (id int primary key, customer_id int, foreign key (customer_id) references customers(id)) engine=InnoDB;
       insert into support_tickets values (1, 1);`);

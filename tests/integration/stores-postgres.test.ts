@@ -334,6 +334,24 @@ describe("PostgreSQL store", () => {
     ]);
   });
 
+  it("works in batches: a subject with thousands of rows is found, streamed and erased completely", async () => {
+    await db.sql.unsafe(`
+      insert into customers (id, email, full_name) values (4, 'heavy@example.com', 'Heavy H');
+      insert into orders (id, customer_id, shipping_name, total) select g, 4, 'Heavy', 1 from generate_series(1000, 3499) g;
+      insert into order_items (order_id, line, sku) select g, 1, 'SKU' from generate_series(1000, 3499) g;
+      insert into order_items (order_id, line, sku) select g, 2, 'SKU' from generate_series(1000, 1999) g;`);
+    const c = await connector("delete");
+    expect((await c.find({ email: "heavy@example.com" })).collections).toMatchObject({ customers: 1, orders: 2500, order_items: 3500 });
+    let streamed = 0;
+    for await (const item of c.access({ email: "heavy@example.com" })) if (item.type === "row" && item.collection === "order_items") streamed++;
+    expect(streamed).toBe(3500);
+    const report = await erase(c, { email: "heavy@example.com" });
+    expect(report.totals).toEqual({ matched: 6001, deleted: 6001, masked: 0, kept: 0 });
+    const [left] = await db.sql`select (select count(*) from orders where customer_id = 4)::int as o, (select count(*) from order_items where order_id >= 1000)::int as i`;
+    expect(left).toEqual({ o: 0, i: 0 });
+    expect((await snapshot()).orders!.length).toBe(5); // everyone else's orders are still there
+  });
+
   it("TLS: verify-full refuses a server without TLS; unverified and remote plain connections are warned about", async () => {
     const strict = await connector("keep", (m) => void (m.connection.tls = { mode: "verify-full" } as never));
     const t = await strict.test();

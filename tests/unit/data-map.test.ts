@@ -7,6 +7,7 @@ import {
   normalizePhone,
   normalizeSubject,
   parseDataMapText,
+  storeDisclosure,
   validateDataMap,
   type DataMapIssue,
 } from "#app/models/data-map.ts";
@@ -183,5 +184,20 @@ describe("data map", () => {
     expect(normalizePhone("020 7946 0958", "+44")).toBe("+442079460958");
     expect(normalizePhone("12")).toBeUndefined();
     expect(normalizeSubject({ email: "not an email", phone: "abc" })).toEqual({});
+  });
+
+  it("summarizes what the customer is told about a store (Art. 15)", () => {
+    const d = storeDisclosure(loadDataMap(docExample()));
+    expect(d).toMatchObject({
+      store: "shop-db",
+      title: "Web shop database",
+      purposes: ["Order fulfilment", "Customer service", "Fraud prevention"],
+      recipients: ["Parcel carriers", "Payment processor (Stripe)"],
+      source: "Provided by you when you registered and ordered",
+      transfers: "None outside the EEA",
+    });
+    expect(d.categories).toEqual(["behaviour", "commercial", "communications", "contact", "credentials", "identifiers", "location", "payment", "preferences"]);
+    expect(d.collections.find((c) => c.name === "orders")).toMatchObject({ retention: "10 years after the order", categories: ["commercial", "contact", "identifiers"] });
+    expect(d.collections.find((c) => c.name === "customers")!.omittedFields).toEqual(["password_hash"]);
   });
 });
