@@ -18,6 +18,7 @@ import {
 } from "#app/models/staff.server.ts";
 import { MIN_PASSWORD_LENGTH } from "#app/models/passwords.ts";
 import { getDb } from "#db/client.server.ts";
+import { rateLimit } from "#app/utils/rate-limit.server.ts";
 import { clearStaffCookie, LOGIN_PATH, requireStaffSession, requireStepUp } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Your account — Privacy Center staff" }];
@@ -72,7 +73,11 @@ export async function action({ request }: ActionFunctionArgs) {
     const current = String(form.get("currentPassword") ?? "").slice(0, 1024);
     const password = String(form.get("newPassword") ?? "").slice(0, 1024);
     const confirm = String(form.get("confirmPassword") ?? "").slice(0, 1024);
-    const fail = (errors: { current?: string; password?: string; confirm?: string }) => json<ActionData>({ intent: "password", ok: false, errors }, { status: 400 });
+    const fail = (errors: { current?: string; password?: string; confirm?: string }, status = 400) =>
+      json<ActionData>({ intent: "password", ok: false, errors }, { status });
+    // The current password is checked here outside the sign-in lockout, so guesses through a session are limited too.
+    const limit = await rateLimit({ bucket: "password-change", key: staffId, limit: 10, windowSeconds: 900 });
+    if (!limit.allowed) return fail({ current: "Too many attempts. Please wait 15 minutes." }, 429);
     if (!(await verifyStaffPassword(db, staffId, current))) return fail({ current: "Your current password is not correct." });
     if (password !== confirm) return fail({ confirm: "The two new passwords are not the same." });
     if (password === current) return fail({ password: "Choose a password different from the current one." });
