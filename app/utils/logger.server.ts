@@ -89,6 +89,7 @@ export function loggablePath(url: string): string {
   return path
     .replace(/(\/verify\/)[^/]+/g, "$1[redacted]")
     .replace(/(\/confirm-agent\/)[^/]+/g, "$1[redacted]")
+    .replace(/(\/invite\/)[^/]+/g, "$1[redacted]")
     .replace(/(\/status\/)[^/]+/g, "$1[redacted]")
     .replace(/(\/download\/)[^/]+/g, "$1[redacted]");
 }
