@@ -21,7 +21,13 @@ export const requestEvents = pgTable(
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull().unique(),
   },
-  (t) => [index("request_events_request_idx").on(t.requestId, t.id)],
+  (t) => [
+    index("request_events_request_idx").on(t.requestId, t.id),
+    // Filters of the audit log viewer (/admin/audit).
+    index("request_events_actor_idx").on(t.actorId, t.id),
+    index("request_events_action_idx").on(t.action, t.id),
+    index("request_events_created_idx").on(t.createdAt),
+  ],
 );
 
 export type RequestEventRow = typeof requestEvents.$inferSelect;

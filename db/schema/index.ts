@@ -4,3 +4,4 @@ export * from "./audit.ts";
 export * from "./staff.ts";
 export * from "./stores.ts";
 export * from "./schedules.ts";
+export * from "./console.ts";

@@ -93,6 +93,13 @@ export const requests = pgTable(
     completedAt: timestamp("completed_at", { withTimezone: true }),
     /** The staff member responsible; deadline reminders go to them (to every active admin and processor when null). */
     assigneeId: uuid("assignee_id").references(() => staffUsers.id, { onDelete: "set null" }),
+    /**
+     * Legal hold (staff console): while set, nothing may erase or anonymize this request's data — neither the
+     * execution engine nor the retention job. The reason is encrypted (it may name people or cases).
+     */
+    legalHoldSince: timestamp("legal_hold_since", { withTimezone: true }),
+    legalHoldBy: uuid("legal_hold_by").references(() => staffUsers.id, { onDelete: "set null" }),
+    legalHoldReasonCiphertext: text("legal_hold_reason_ciphertext"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
   },
@@ -100,6 +107,14 @@ export const requests = pgTable(
     index("requests_email_index_idx").on(t.emailIndex),
     index("requests_status_due_idx").on(t.status, t.dueAt),
     index("requests_received_idx").on(t.receivedAt),
+    // The staff queue (app/models/queue.server.ts) sorts by the effective due date, coalesce(extended, original).
+    index("requests_queue_open_due_idx")
+      .on(sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id)
+      // "Open" as the negation of the ended statuses: a migration cannot name an enum value added in the same run.
+      .where(sql`${t.status} not in ('completed', 'denied', 'cancelled', 'expired', 'closed')`),
+    index("requests_queue_status_due_idx").on(t.status, sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id),
+    index("requests_queue_due_idx").on(sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id),
+    index("requests_queue_assignee_due_idx").on(t.assigneeId, sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id),
   ],
 );
 
