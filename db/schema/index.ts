@@ -5,3 +5,4 @@ export * from "./staff.ts";
 export * from "./stores.ts";
 export * from "./schedules.ts";
 export * from "./console.ts";
+export * from "./packages.ts";
