@@ -95,11 +95,18 @@ export function reminderWindows(now: Date, s: ReminderSettings) {
 }
 
 /** A Postgres array as ONE bind parameter (`'{a,b}'::type[]`), however long: ids and enum values only. */
-export function pgArray(values: readonly (string | number)[], type: "bigint" | "uuid" | "request_status") {
+export function pgArray(values: readonly (string | number)[], type: "bigint" | "uuid") {
   for (const v of values) if (!/^[A-Za-z0-9_-]+$/.test(String(v))) throw new TypeError("pgArray takes ids and enum values only");
   return sql`${`{${values.join(",")}}`}::${sql.raw(type)}[]`;
 }
-const statusArray = (statuses: readonly RequestStatus[]) => pgArray(statuses, "request_status");
+/**
+ * A constant list of statuses as an SQL literal (not a parameter), so the planner can match partial indexes whose
+ * predicate is a status list (e.g. the staff queue's open-requests index on the effective due date).
+ */
+function statusArray(statuses: readonly RequestStatus[]) {
+  for (const v of statuses) if (!/^[a-z_]+$/.test(v)) throw new TypeError("not a status");
+  return sql.raw(`'{${statuses.join(",")}}'::request_status[]`);
+}
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 function countByKind(rows: readonly { kind: string; n: number }[]) {
@@ -127,8 +134,8 @@ export async function recordReminders(db: Executor, { clock = schedulerClock, se
                    when r.due <= ${ts(w.veryEnd)} then 'due_very_soon'
                    else 'due_soon' end)::reminder_kind,
              ${w.day}::date, ${ts(now)}
-      from (select id, coalesce(extended_due_at, due_at) as due from requests where status = any(${open})) r
-      where r.due <= ${ts(w.soonEnd)}
+      from (select id, coalesce(extended_due_at, due_at) as due from requests
+            where status = any(${open}) and coalesce(extended_due_at, due_at) <= ${ts(w.soonEnd)}) r
       on conflict on constraint reminders_sent_request_kind_day_key do nothing
       returning kind
     )
@@ -353,8 +360,13 @@ export class DigestDeliveryError extends Error {
   }
 }
 
-/** Job `deadline-reminders`: record, queue late acknowledgements, deliver. Returns the counts. */
-export async function runDeadlineReminders(db: Executor, options: ReminderOptions = {}) {
+/**
+ * Job `deadline-reminders`: record, queue late acknowledgements, deliver. Returns the counts. The run reads the clock
+ * once, so a run that straddles midnight records and delivers the same day.
+ */
+export async function runDeadlineReminders(db: Executor, { clock = schedulerClock, settings = reminderSettings() }: ReminderOptions = {}) {
+  const startedAt = clock().getTime();
+  const options: ReminderOptions = { clock: () => new Date(startedAt), settings };
   const recorded = await recordReminders(db, options);
   let acknowledgementsQueued = 0;
   for (const requestId of recorded.acknowledgementRequestIds) {

@@ -8,7 +8,9 @@
  *      NOT NULL and every reader keeps working; the marker says nothing about anyone; a send to it fails for good);
  *    - `details_ciphertext`, `agent_ciphertext`, `extension_reason` (staff free text) → null;
  *    - `email_index` → `anonymized:<random>`, so the blind index no longer links the request to the subject's others;
- *    - `status_token_hash` → null (the status link dies); documents and verification challenges → deleted.
+ *    - `status_token_hash` → null (the status link dies); documents, verification challenges, staff notes, the texts
+ *      staff wrote to the requester (`request_emails`) and package download codes → deleted.
+ *    A request under legal hold (`legal_hold_since`) is never anonymized while the hold lasts.
  *    What stays — the record of compliance and the metrics: reference, type, regime, jurisdiction, status, outcome
  *    reason code, verification levels, data-point *kinds*, every date and deadline, store-run reports (counts),
  *    reminders, and the audit trail (append-only, ids and codes only). `request_anonymizations` records when.
@@ -78,11 +80,12 @@ async function anonymizeBatch(db: Executor, cutoff: Date, limit: number, clock: 
       select r.id from requests r
       where r.status = any(${`{${CLOSED_STATUSES.join(",")}}`}::request_status[])
         and coalesce(r.completed_at, r.cancelled_at, r.updated_at) < ${cutoff.toISOString()}::timestamptz
+        and r.legal_hold_since is null
         and not exists (select 1 from request_anonymizations a where a.request_id = r.id)
       order by r.received_at
       limit ${limit}
       for update of r skip locked`)) as unknown as { id: string }[];
-    if (picked.length === 0) return { ids: [] as string[], documents: 0 };
+    if (picked.length === 0) return { ids: [] as string[], documents: 0, notes: 0, emails: 0 };
     const ids = picked.map((p) => p.id);
     const idArray = sql`${`{${ids.join(",")}}`}::uuid[]`;
 
@@ -91,6 +94,10 @@ async function anonymizeBatch(db: Executor, cutoff: Date, limit: number, clock: 
       select request_id as "requestId", count(*)::int as n from d group by request_id`)) as unknown as { requestId: string; n: number }[];
     const docsOf = new Map(docs.map((d) => [d.requestId, Number(d.n)]));
     await tx.execute(sql`delete from verification_challenges where request_id = any(${idArray})`);
+    // Staff notes and the texts staff wrote to the requester (denial reasons, questions, extension reasons).
+    const notes = await count(tx, sql`delete from request_notes where request_id = any(${idArray})`);
+    const emails = await count(tx, sql`delete from request_emails where request_id = any(${idArray})`);
+    await tx.execute(sql`delete from package_download_codes where request_id = any(${idArray})`);
 
     // Each row gets its own marker (bound to its id) and its own random index: one UPDATE from a VALUES list.
     const values = sql.join(
@@ -106,7 +113,7 @@ async function anonymizeBatch(db: Executor, cutoff: Date, limit: number, clock: 
     for (const id of ids) {
       await appendEvent(tx, { requestId: id, actorType: "system", actorId: "retention", action: "request.anonymized", details: { documentsDeleted: docsOf.get(id) ?? 0 } }, clock);
     }
-    return { ids, documents: [...docsOf.values()].reduce((a, b) => a + b, 0) };
+    return { ids, documents: [...docsOf.values()].reduce((a, b) => a + b, 0), notes, emails };
   });
 }
 
@@ -115,19 +122,25 @@ export async function anonymizeClosedRequests(db: Executor, { clock = schedulerC
   const cutoff = retentionCutoff(clock(), settings.months, settings.timeZone);
   let anonymized = 0;
   let documentsDeleted = 0;
+  let notesDeleted = 0;
+  let requesterEmailsDeleted = 0;
   for (;;) {
     const batch = await anonymizeBatch(db, cutoff, batchSize, clock);
     anonymized += batch.ids.length;
     documentsDeleted += batch.documents;
+    notesDeleted += batch.notes;
+    requesterEmailsDeleted += batch.emails;
     if (batch.ids.length < batchSize) break;
   }
-  return { anonymized, documentsDeleted, cutoff: isoOfDay(localDay(cutoff, settings.timeZone)) };
+  return { anonymized, documentsDeleted, notesDeleted, requesterEmailsDeleted, cutoff: isoOfDay(localDay(cutoff, settings.timeZone)) };
 }
 
 /**
  * HOOK — access packages past their download window. Access packages (the encrypted, expiring zip of an access
- * answer) are not built yet; when they are, delete the package files and rows whose download window has passed here
- * and return how many. The retention job already counts and audits the number.
+ * answer) are being built in another change: the `packages` table exists (`path` under the package directory,
+ * `expires_at`, `deleted_at`), the code that writes and deletes the files does not yet. When it lands, delete here the
+ * file of every package whose `expires_at` has passed and set `deleted_at` (through the packages model, which owns
+ * the directory), and return how many. The retention job already counts the number and audits it.
  */
 export async function purgeExpiredAccessPackages(_db: Executor, _now: Date): Promise<number> {
   // TODO(access packages): delete packages (file + row) past their download window.
@@ -163,8 +176,9 @@ export async function runRetention(db: Executor, options: RetentionOptions = {})
   const clock = options.clock ?? schedulerClock;
   const anonymization = await anonymizeClosedRequests(db, options);
   const purged = await purgeExpired(db, options);
-  const counts = { anonymized: anonymization.anonymized, documentsDeleted: anonymization.documentsDeleted, ...purged };
-  await appendEvent(db, { actorType: "system", actorId: "retention", action: "retention.purged", details: { ...counts, closedBefore: anonymization.cutoff } }, clock);
+  const { cutoff, ...anonymized } = anonymization;
+  const counts = { ...anonymized, ...purged };
+  await appendEvent(db, { actorType: "system", actorId: "retention", action: "retention.purged", details: { ...counts, closedBefore: cutoff } }, clock);
   return counts;
 }
 

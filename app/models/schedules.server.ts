@@ -260,6 +260,6 @@ export async function listSchedulerRuns(db: Executor, schedulerId: string, limit
 /** Deletes run records older than `keepDays` (retention job housekeeping); returns how many. */
 export async function purgeSchedulerRuns(db: Executor, now: Date, keepDays = 30) {
   const cutoff = new Date(now.getTime() - keepDays * 86_400_000);
-  const rows = await db.execute<{ n: number }>(sql`with d as (delete from ${schedulerRuns} where ${schedulerRuns.startedAt} < ${cutoff} returning 1) select count(*)::int as n from d`);
+  const rows = await db.execute<{ n: number }>(sql`with d as (delete from ${schedulerRuns} where ${schedulerRuns.startedAt} < ${cutoff.toISOString()}::timestamptz returning 1) select count(*)::int as n from d`);
   return (rows as unknown as { n: number }[])[0]?.n ?? 0;
 }
