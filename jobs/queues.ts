@@ -3,7 +3,7 @@
  * Job ids are deterministic (`<job>-<id>`) so enqueueing the same work twice while it waits is a no-op, and
  * processors re-read state from Postgres so running a job twice is harmless (BullMQ is at-least-once).
  */
-import { Queue, type JobsOptions } from "bullmq";
+import { FlowProducer, Queue, type JobsOptions } from "bullmq";
 import { z } from "zod";
 import { bullPrefix, createBullConnection } from "./connection.ts";
 
@@ -16,6 +16,14 @@ export const jobDefinitions = {
   "expire-requests": { queue: "maintenance", payload: z.object({}).strict() },
   retention: { queue: "maintenance", payload: z.object({}).strict() },
   "send-expiry-notice": { queue: "email", payload: z.object({ requestId: z.uuid() }).strict() },
+  // Execution of an approved request (app/models/execution.server.ts): execute-request starts a flow of one
+  // execute-store job per connected store under a finalize-request parent.
+  "execute-request": { queue: "execution", payload: z.object({ requestId: z.uuid() }).strict() },
+  "execute-store": { queue: "execution", payload: z.object({ requestId: z.uuid(), storeId: z.uuid() }).strict() },
+  "finalize-request": { queue: "execution", payload: z.object({ requestId: z.uuid() }).strict() },
+  "match-data-points": { queue: "execution", payload: z.object({ requestId: z.uuid() }).strict() },
+  "send-completion": { queue: "email", payload: z.object({ requestId: z.uuid() }).strict() },
+  "send-package-code": { queue: "email", payload: z.object({ codeId: z.uuid() }).strict() },
 } as const;
 
 export type JobName = keyof typeof jobDefinitions;
@@ -57,9 +65,28 @@ export async function enqueue<N extends JobName>(name: N, payload: JobPayload<N>
   return getQueue(def.queue).add(name, data, { jobId: jobIdFor(name, payload), ...opts });
 }
 
+let flowProducer: { producer: FlowProducer; connection: ReturnType<typeof createBullConnection> } | undefined;
+
+/** The one FlowProducer of this process (execution flows: app/models/execution.server.ts). */
+export function getFlowProducer(): FlowProducer {
+  if (!flowProducer) {
+    const connection = createBullConnection();
+    const producer = new FlowProducer({ connection, prefix: bullPrefix() });
+    producer.on("error", () => {});
+    flowProducer = { producer, connection };
+  }
+  return flowProducer.producer;
+}
+
 export async function closeQueues() {
   const all = [...(queues?.values() ?? [])];
   queues = undefined;
+  const flow = flowProducer;
+  flowProducer = undefined;
+  if (flow) {
+    await flow.producer.close();
+    flow.connection.disconnect();
+  }
   await Promise.all(
     all.map(async ({ queue, connection }) => {
       await queue.close();

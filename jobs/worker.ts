@@ -14,12 +14,18 @@ import { closeRedis } from "#app/utils/redis.server.ts";
 import { bullPrefix, createBullConnection } from "./connection.ts";
 import type { Processor } from "./processor.ts";
 import deadlineReminders from "./processors/deadline-reminders.ts";
+import executeRequest from "./processors/execute-request.ts";
+import executeStore from "./processors/execute-store.ts";
 import expireRequests from "./processors/expire-requests.ts";
+import finalizeRequest from "./processors/finalize-request.ts";
+import matchDataPoints from "./processors/match-data-points.ts";
 import reconcile from "./processors/reconcile.ts";
 import retention from "./processors/retention.ts";
 import sendAcknowledgement from "./processors/send-acknowledgement.ts";
 import sendAgentConfirmation from "./processors/send-agent-confirmation.ts";
+import sendCompletion from "./processors/send-completion.ts";
 import sendExpiryNotice from "./processors/send-expiry-notice.ts";
+import sendPackageCode from "./processors/send-package-code.ts";
 import sendVerification from "./processors/send-verification.ts";
 import { closeQueues, jobDefinitions, queueNames, type QueueName } from "./queues.ts";
 import { registerSchedules } from "./schedules.ts";
@@ -33,6 +39,12 @@ export const processors: Processor[] = [
   expireRequests,
   retention,
   sendExpiryNotice,
+  executeRequest,
+  executeStore,
+  finalizeRequest,
+  matchDataPoints,
+  sendCompletion,
+  sendPackageCode,
 ];
 
 const log = rootLogger.child({ process: "worker" });
@@ -60,7 +72,15 @@ export async function startWorker(options: { concurrency?: number; schedules?: b
         log.info({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade + 1, ms: Date.now() - started, result }, "job done");
         return result;
       },
-      { connection, prefix: bullPrefix(), concurrency: options.concurrency ?? env.WORKER_CONCURRENCY, autorun: true },
+      {
+        connection,
+        prefix: bullPrefix(),
+        concurrency: options.concurrency ?? env.WORKER_CONCURRENCY,
+        autorun: true,
+        // A job whose worker died (SIGKILL, lost machine) is handed to another worker once its lock lapses.
+        lockDuration: env.WORKER_LOCK_DURATION_MS,
+        stalledInterval: env.WORKER_STALLED_INTERVAL_MS,
+      },
     );
     worker.on("failed", (job, err) =>
       log.error({ queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err }, "job failed"),

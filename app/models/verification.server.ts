@@ -139,6 +139,12 @@ export async function verifyCode(db: Executor, reference: string, input: string,
     await enqueue("send-acknowledgement", { requestId: result.requestId }).catch((err: unknown) =>
       logger.warn({ err, requestId: result.requestId }, "could not enqueue acknowledgement; reconcile will retry"),
     );
+    // Extra data points (phone, postal code …) are matched against the stores now that the email is proven.
+    if (request.suppliedDataPoints.length > 0) {
+      await enqueue("match-data-points", { requestId: result.requestId }).catch((err: unknown) =>
+        logger.warn({ err, requestId: result.requestId }, "could not enqueue data-point matching"),
+      );
+    }
   }
   return result;
 }

@@ -111,6 +111,12 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
     WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
     RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).default(60_000),
+    // Execution of approved requests and access packages (docs/decisions/013-execution-and-packages.md).
+    PACKAGE_DIR: z.string().min(1).default(".data/packages"),
+    PACKAGE_DOWNLOAD_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+    EXECUTION_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+    WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+    WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     // Schedules (jobs/schedules.ts): cron patterns in ORG_TIMEZONE, and their thresholds (README "Schedules").
     REMINDER_CRON: cronPattern.default("0 8 * * *"),
     EXPIRY_CRON: cronPattern.default("0 5 * * *"),

@@ -1,0 +1,517 @@
+/**
+ * Execution of an approved request across the connected stores (docs/decisions/013-execution-and-packages.md).
+ *
+ * `execute-request` moves the request approved → processing, records one pending store run per enabled store, and
+ * adds a BullMQ flow: one `execute-store` child per store under a `finalize-request` parent. Children retry with
+ * exponential backoff and carry `ignoreDependencyOnFailure`, so a child that finally fails never leaves the parent
+ * waiting: the parent runs once every child completed or failed. PostgreSQL is the source of truth: the finalizer
+ * reads store_runs, not job results. Every step re-reads state and is safe to run twice; job ids are deterministic.
+ *
+ * - access/portability: each child streams its store's rows into encrypted package parts; the finalizer assembles
+ *   the package, completes the request and queues `send-completion`.
+ * - deletion: each child erases its store (one transaction per store, engine ADR 009). Before erasing it records
+ *   the dry-run plan, so a worker killed between the store's commit and the run's record still reports right.
+ * - a store that keeps failing, or a manual store's task, makes the request `action_required` (staff see the run's
+ *   error — codes and messages without personal data); `retryStore` runs one store again.
+ */
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { UnrecoverableError, type FlowJob, type JobsOptions } from "bullmq";
+import type { ErasureReport } from "#app/connectors/types.ts";
+import { StoreError } from "#app/connectors/types.ts";
+import type { Executor } from "#db/client.server.ts";
+import { requestEvents, requests, storeRuns, stores, type RequestRow, type StoreRunRow } from "#db/schema/index.ts";
+import { defaultJobOptions, enqueue, getFlowProducer, getQueue, jobDefinitions } from "#jobs/queues.ts";
+import { getEnv } from "#app/utils/env.server.ts";
+import { logger } from "#app/utils/logger.server.ts";
+import { sendEmail } from "#app/utils/mailer.server.ts";
+import { systemClock, type Clock } from "#app/utils/clock.ts";
+import type { ErasureSummaryRow } from "#app/emails/completion.tsx";
+import { appendEvent } from "./audit.server.ts";
+import { validateDataMap } from "./data-map.ts";
+import { formatDueDate } from "./deadlines.ts";
+import { DomainError } from "./errors.ts";
+import { buildPackage, getPackage, hasStoreParts, openStoreParts, packageFormatFor, removeParts } from "./packages.server.ts";
+import { requestTypeInfo } from "./request-types.ts";
+import { decryptIdentity, getRequestById } from "./requests.server.ts";
+import { issueStatusToken, statusUrl } from "./status.server.ts";
+import { dryRunStore, getStore, runStoreAccess, runStoreErasure, subjectForRequest, type StoreRunOutcome } from "./stores.server.ts";
+
+export type RunAction = "access" | "erasure";
+
+/** The store-run action a request type executes; undefined: not automated (staff carry it out). */
+export function runActionFor(type: RequestRow["type"]): RunAction | undefined {
+  return type === "access" || type === "portability" ? "access" : type === "deletion" ? "erasure" : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The flow
+
+const QUEUE = jobDefinitions["execute-store"].queue;
+
+/** Children: retried with exponential backoff; a final failure is recorded and does not block the parent. */
+function childOptions(jobId: string): JobsOptions {
+  return {
+    ...defaultJobOptions,
+    jobId,
+    attempts: getEnv().EXECUTION_ATTEMPTS,
+    backoff: { type: "exponential", delay: 2_000 },
+    ignoreDependencyOnFailure: true,
+  };
+}
+
+/** Job ids of one round of execution: round 0 is the first; a retry of one store is its own round. */
+export function flowIds(requestId: string, storeIds: string[], round = "") {
+  const suffix = round ? `-${round}` : "";
+  return {
+    parent: `finalize-request-${requestId}${suffix}`,
+    children: storeIds.map((storeId) => ({ storeId, jobId: `execute-store-${requestId}-${storeId}${suffix}` })),
+  };
+}
+
+async function addFlow(requestId: string, storeIds: string[], round = "") {
+  const ids = flowIds(requestId, storeIds, round);
+  // The parent's id says whether this round was already added (BullMQ keeps completed jobs for a day, failed ones
+  // for good): adding again after a crash between the commit and this call is then a no-op.
+  if (await getQueue(QUEUE).getJob(ids.parent)) return false;
+  const flow: FlowJob = {
+    name: "finalize-request",
+    queueName: QUEUE,
+    data: jobDefinitions["finalize-request"].payload.parse({ requestId }),
+    opts: { ...defaultJobOptions, jobId: ids.parent },
+    children: ids.children.map(({ storeId, jobId }) => ({
+      name: "execute-store",
+      queueName: QUEUE,
+      data: jobDefinitions["execute-store"].payload.parse({ requestId, storeId }),
+      opts: childOptions(jobId),
+    })),
+  };
+  await getFlowProducer().add(flow);
+  return true;
+}
+
+async function runsOf(db: Executor, requestId: string, action?: RunAction): Promise<StoreRunRow[]> {
+  return db
+    .select()
+    .from(storeRuns)
+    .where(action ? and(eq(storeRuns.requestId, requestId), eq(storeRuns.action, action)) : eq(storeRuns.requestId, requestId))
+    .orderBy(asc(storeRuns.createdAt));
+}
+
+/**
+ * Job `execute-request`. approved → processing (public timeline: "request.processing_started"), one pending store
+ * run per enabled store, then the flow. A request already processing gets its flow added if it is missing (a crash
+ * after the commit); anything else is skipped. Types that are not automated go to action_required for staff.
+ */
+export async function startExecution(db: Executor, requestId: string, clock: Clock = systemClock) {
+  const request = await getRequestById(db, requestId);
+  if (!request) return "missing" as const;
+  const action = runActionFor(request.type);
+  if (request.status === "approved") {
+    const moved = await db.transaction(async (tx) => {
+      const now = clock();
+      const updated = await tx
+        .update(requests)
+        .set({ status: action ? "processing" : "action_required", updatedAt: now })
+        .where(and(eq(requests.id, requestId), eq(requests.status, "approved")))
+        .returning({ id: requests.id });
+      if (updated.length === 0) return false;
+      const enabled = await tx.select({ id: stores.id }).from(stores).where(sql`${stores.disabledAt} is null`).orderBy(asc(stores.name));
+      if (action && enabled.length > 0) {
+        await tx
+          .insert(storeRuns)
+          .values(enabled.map((s) => ({ requestId, storeId: s.id, action, createdAt: now, updatedAt: now })))
+          .onConflictDoNothing();
+      }
+      await appendEvent(tx, { requestId, actorType: "system", action: "request.processing_started", details: { type: request.type, stores: action ? enabled.length : 0 } }, clock);
+      if (!action) {
+        await appendEvent(tx, { requestId, actorType: "system", action: "request.action_required", details: { code: "type_not_automated", type: request.type } }, clock);
+      }
+      return true;
+    });
+    if (!moved) return startExecution(db, requestId, clock);
+    if (!action) return "action_required" as const;
+  } else if (request.status !== "processing" || !action) {
+    return "skipped" as const;
+  }
+  const runs = await runsOf(db, requestId, action);
+  const added = await addFlow(requestId, runs.map((r) => r.storeId));
+  return added ? ("started" as const) : ("already_started" as const);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One store
+
+/** Whether a fresh dry run shows that an interrupted erasure's planned changes were already committed. */
+export function looksCommitted(planned: Pick<ErasureReport, "totals">, now: Pick<ErasureReport, "totals">) {
+  if (now.totals.deleted > 0) return false;
+  return now.totals.deleted < planned.totals.deleted || now.totals.matched < planned.totals.matched;
+}
+
+export type StoreStepResult = StoreRunOutcome | { status: "skipped"; reason: string } | { status: "completed"; runId: string; report: Record<string, unknown>; reused: false; recovered: true };
+
+async function runRow(db: Executor, requestId: string, storeId: string, action: RunAction) {
+  const [run] = await db
+    .select()
+    .from(storeRuns)
+    .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.storeId, storeId), eq(storeRuns.action, action)))
+    .limit(1);
+  return run;
+}
+
+async function eraseStore(db: Executor, request: RequestRow, storeId: string, kind: string, clock: Clock): Promise<StoreStepResult> {
+  const requestId = request.id;
+  const run = await runRow(db, requestId, storeId, "erasure");
+  if (run?.status === "completed") return { status: "completed", runId: run.id, report: run.report ?? {}, reused: true };
+  if (kind !== "manual" && run?.status !== "waiting") {
+    const subject = subjectForRequest(request);
+    const dry = await dryRunStore(db, storeId, { subject, action: "erase" }).catch(async (error: unknown) => {
+      if (run) {
+        const retryable = error instanceof StoreError && error.retryable;
+        const text = error instanceof StoreError ? `${error.code}: ${error.message}`.slice(0, 500) : "internal_error";
+        await db
+          .update(storeRuns)
+          .set({ status: retryable ? "pending" : "failed", error: text, attempts: sql`${storeRuns.attempts} + 1`, updatedAt: clock() })
+          .where(eq(storeRuns.id, run.id));
+      }
+      throw error;
+    });
+    const planned = (run?.progress as { planned?: ErasureReport } | undefined)?.planned;
+    if ("report" in dry && run?.status === "running" && planned && looksCommitted(planned, dry.report)) {
+      // The previous attempt died after the store committed but before the run recorded it: the store is erased,
+      // and what it did is the plan that attempt recorded just before erasing.
+      const report = { ...planned, dryRun: false, recovered: true } as unknown as Record<string, unknown>;
+      await db.update(storeRuns).set({ status: "completed", report, error: null, finishedAt: clock(), updatedAt: clock() }).where(eq(storeRuns.id, run.id));
+      return { status: "completed", runId: run.id, report, reused: false, recovered: true };
+    }
+    if ("report" in dry) {
+      await db
+        .insert(storeRuns)
+        .values({ requestId, storeId, action: "erasure", createdAt: clock(), updatedAt: clock() })
+        .onConflictDoNothing();
+      await db
+        .update(storeRuns)
+        .set({ progress: { planned: dry.report }, updatedAt: clock() })
+        .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.storeId, storeId), eq(storeRuns.action, "erasure")));
+    }
+  }
+  return runStoreErasure(db, { requestId, storeId }, { clock });
+}
+
+async function accessStore(db: Executor, request: RequestRow, storeId: string, clock: Clock): Promise<StoreStepResult> {
+  const requestId = request.id;
+  const format = packageFormatFor(request.type)!;
+  const run = await runRow(db, requestId, storeId, "access");
+  if (run?.status === "completed" && !run.task && !(await hasStoreParts(db, requestId, storeId)) && !(await getPackage(db, requestId))) {
+    // Completed, but its parts were never recorded (the worker died in between): export again.
+    await db.update(storeRuns).set({ status: "pending", updatedAt: clock() }).where(eq(storeRuns.id, run.id));
+  } else if (run?.status === "completed") {
+    return { status: "completed", runId: run.id, report: run.report ?? {}, reused: true };
+  }
+  const store = await getStore(db, storeId);
+  if (!store) throw new UnrecoverableError("store_not_found");
+  let columns: Record<string, string[]> | undefined;
+  try {
+    const map = validateDataMap(store.dataMap);
+    columns = Object.fromEntries(
+      Object.values(map.collections).map((c) => [c.name, Object.values(c.fields).filter((f) => f.access === "include").map((f) => f.name)]),
+    );
+  } catch {
+    columns = undefined; // runStoreAccess records the invalid map
+  }
+  const parts = await openStoreParts({ requestId, storeId, storeName: store.name, storeTitle: store.title, format, ...(columns ? { columns } : {}) });
+  let outcome: StoreRunOutcome;
+  try {
+    outcome = await runStoreAccess(db, { requestId, storeId }, (item) => parts.write(item), { clock });
+  } catch (error) {
+    await parts.abort();
+    throw error;
+  }
+  if (outcome.status === "completed" && !outcome.reused) await parts.finish(db, clock);
+  else await parts.abort();
+  return outcome;
+}
+
+/**
+ * Job `execute-store`: one request's work in one store. Retryable store failures are thrown for BullMQ to retry
+ * with backoff; a failure retrying cannot fix (bad map, refused credentials) fails the job at once.
+ */
+export async function executeStore(db: Executor, input: { requestId: string; storeId: string }, clock: Clock = systemClock): Promise<StoreStepResult> {
+  const request = await getRequestById(db, input.requestId);
+  if (!request) return { status: "skipped", reason: "request_missing" };
+  const action = runActionFor(request.type);
+  if (request.status !== "processing" || !action) return { status: "skipped", reason: `status_${request.status}` };
+  const store = await getStore(db, input.storeId);
+  if (!store) return { status: "skipped", reason: "store_missing" };
+  try {
+    const result = action === "erasure" ? await eraseStore(db, request, store.id, store.kind, clock) : await accessStore(db, request, store.id, clock);
+    if (result.status === "completed" && !result.reused) {
+      const report = result.report as { totals?: Record<string, number>; rows?: number };
+      await appendEvent(
+        db,
+        {
+          requestId: request.id,
+          actorType: "system",
+          actorId: "execute-store",
+          action: action === "erasure" ? "store.erasure_completed" : "store.access_completed",
+          details: {
+            storeId: store.id,
+            store: store.name,
+            ...(report.totals ? { totals: report.totals } : {}),
+            ...(typeof report.rows === "number" ? { rows: report.rows } : {}),
+            ...("recovered" in result ? { recovered: true } : {}),
+          },
+        },
+        clock,
+      );
+    } else if (result.status === "waiting") {
+      await appendEvent(db, { requestId: request.id, actorType: "system", actorId: "execute-store", action: "store.task_created", details: { storeId: store.id, store: store.name, action } }, clock);
+    }
+    return result;
+  } catch (error) {
+    if (error instanceof StoreError && !error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`.slice(0, 300));
+    if (error instanceof StoreError) throw new Error(`${error.code}: ${error.message}`.slice(0, 300));
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Finalize
+
+/**
+ * Job `finalize-request`, the flow's parent (it runs once every child completed or finally failed). Runs that did
+ * not complete are marked failed; any failed or waiting (manual) run makes the request action_required. Otherwise
+ * the package is built (access/portability), the request completed (public timeline: "request.completed") and the
+ * completion email queued.
+ */
+export async function finalizeRequest(db: Executor, requestId: string, clock: Clock = systemClock) {
+  const request = await getRequestById(db, requestId);
+  if (!request) return "missing" as const;
+  if (request.status === "completed") {
+    await enqueueCompletion(requestId);
+    return "already_completed" as const;
+  }
+  if (request.status !== "processing") return "skipped" as const;
+  const action = runActionFor(request.type);
+  if (!action) return "skipped" as const;
+  const now = clock();
+  // Every child has ended: a run that is still pending or running was abandoned by its final attempt.
+  await db
+    .update(storeRuns)
+    .set({ status: "failed", error: sql`coalesce(${storeRuns.error}, 'gave_up: the store could not be processed')`, updatedAt: now })
+    .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.action, action), inArray(storeRuns.status, ["pending", "running"])));
+  const runs = await runsOf(db, requestId, action);
+  const failed = runs.filter((r) => r.status === "failed");
+  const waiting = runs.filter((r) => r.status === "waiting");
+  if (failed.length > 0 || waiting.length > 0) {
+    await db.transaction(async (tx) => {
+      const updated = await tx
+        .update(requests)
+        .set({ status: "action_required", updatedAt: now })
+        .where(and(eq(requests.id, requestId), eq(requests.status, "processing")))
+        .returning({ id: requests.id });
+      if (updated.length === 0) return;
+      await appendEvent(
+        tx,
+        {
+          requestId,
+          actorType: "system",
+          actorId: "finalize-request",
+          action: "request.action_required",
+          details: {
+            code: failed.length > 0 ? "store_failed" : "manual_task",
+            failedStores: failed.map((r) => r.storeId),
+            errors: failed.map((r) => (r.error ?? "").split(":")[0]!.slice(0, 60)),
+            waitingStores: waiting.map((r) => r.storeId),
+          },
+        },
+        clock,
+      );
+    });
+    return "action_required" as const;
+  }
+
+  const format = packageFormatFor(request.type);
+  const pkg = format ? await buildPackage(db, requestId, clock) : undefined;
+  const totals = { deleted: 0, masked: 0, kept: 0, rows: 0 };
+  for (const r of runs) {
+    const report = (r.report ?? {}) as { totals?: Record<string, number>; rows?: number };
+    totals.deleted += report.totals?.deleted ?? 0;
+    totals.masked += report.totals?.masked ?? 0;
+    totals.kept += report.totals?.kept ?? 0;
+    totals.rows += report.rows ?? 0;
+  }
+  const completed = await db.transaction(async (tx) => {
+    const updated = await tx
+      .update(requests)
+      .set({ status: "completed", completedAt: now, updatedAt: now })
+      .where(and(eq(requests.id, requestId), eq(requests.status, "processing")))
+      .returning({ id: requests.id });
+    if (updated.length === 0) return false;
+    await appendEvent(
+      tx,
+      {
+        requestId,
+        actorType: "system",
+        actorId: "finalize-request",
+        action: "request.completed",
+        details: { stores: runs.length, ...(pkg ? { packageId: pkg.id, rows: totals.rows } : { deleted: totals.deleted, masked: totals.masked, kept: totals.kept }) },
+      },
+      clock,
+    );
+    return true;
+  });
+  if (!completed) return "skipped" as const;
+  await enqueueCompletion(requestId);
+  return "completed" as const;
+}
+
+async function enqueueCompletion(requestId: string) {
+  await enqueue("send-completion", { requestId }).catch((err: unknown) => logger.warn({ err, requestId }, "could not enqueue the completion email"));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Staff: retry one store, resume after a manual task
+
+/**
+ * Runs one store again (staff, from the console): its run goes back to pending, the request back to processing,
+ * and a new round of the flow (that store only, then the finalizer) is added. Refused for a completed run.
+ */
+export async function retryStore(db: Executor, requestId: string, storeId: string, options: { staffId?: string; clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock;
+  const round = await db.transaction(async (tx) => {
+    const [request] = await tx.select().from(requests).where(eq(requests.id, requestId)).for("update").limit(1);
+    if (!request) throw new DomainError("request_not_found", "No such request.", 404);
+    const action = runActionFor(request.type);
+    if (!action || !["processing", "action_required"].includes(request.status)) {
+      throw new DomainError("not_executing", "Only a request that is being processed can have a store retried.", 409);
+    }
+    const [run] = await tx
+      .select()
+      .from(storeRuns)
+      .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.storeId, storeId), eq(storeRuns.action, action)))
+      .for("update")
+      .limit(1);
+    if (!run) throw new DomainError("store_run_not_found", "This store is not part of the request.", 404);
+    if (run.status === "completed") throw new DomainError("store_run_completed", "This store is already done.", 409);
+    if (run.status === "waiting") throw new DomainError("store_run_waiting", "This store waits for a person to complete its task.", 409);
+    const now = clock();
+    await tx.update(storeRuns).set({ status: "pending", error: null, updatedAt: now }).where(eq(storeRuns.id, run.id));
+    await tx.update(requests).set({ status: "processing", updatedAt: now }).where(eq(requests.id, requestId));
+    await appendEvent(
+      tx,
+      { requestId, actorType: options.staffId ? "staff" : "system", actorId: options.staffId ?? "portal", action: "store.retry_requested", details: { storeId, attempts: run.attempts } },
+      clock,
+    );
+    return `${storeId.slice(0, 8)}-a${run.attempts}`;
+  });
+  await addFlow(requestId, [storeId], `retry-${round}`);
+}
+
+/**
+ * After staff completed a manual store's task (`completeManualRun`): the request goes back to processing and the
+ * finalizer runs again (completing the request when every store is done).
+ */
+export async function resumeExecution(db: Executor, requestId: string, clock: Clock = systemClock) {
+  const runs = await runsOf(db, requestId);
+  if (runs.some((r) => r.status === "waiting" || r.status === "failed" || r.status === "pending" || r.status === "running")) return "not_ready" as const;
+  const moved = await db
+    .update(requests)
+    .set({ status: "processing", updatedAt: clock() })
+    .where(and(eq(requests.id, requestId), eq(requests.status, "action_required")))
+    .returning({ id: requests.id });
+  if (moved.length === 0) return "skipped" as const;
+  await addFlow(requestId, [], `resume-${runs.filter((r) => r.task).length}`);
+  return "resumed" as const;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The completion email
+
+/** What erasure did per store, for the completion email (counts and bases only). */
+export async function erasureSummary(db: Executor, requestId: string): Promise<ErasureSummaryRow[]> {
+  const rows = await db
+    .select({ run: storeRuns, store: stores })
+    .from(storeRuns)
+    .innerJoin(stores, eq(stores.id, storeRuns.storeId))
+    .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.action, "erasure"), eq(storeRuns.status, "completed")))
+    .orderBy(asc(stores.name));
+  return rows.map(({ run, store }) => {
+    const report = (run.report ?? {}) as Partial<ErasureReport> & { deleted?: number; masked?: number; kept?: number };
+    const collections = Object.values(report.collections ?? {});
+    const reasons = [...new Set(collections.flatMap((c) => c.bases.map((b) => b.basis)))];
+    return {
+      store: store.title ?? store.name,
+      deleted: report.totals?.deleted ?? report.deleted ?? 0,
+      masked: report.totals?.masked ?? report.masked ?? 0,
+      kept: report.totals?.kept ?? report.kept ?? 0,
+      keptReasons: reasons,
+    };
+  });
+}
+
+/**
+ * Job `send-completion`: a completed request's email — access: where to download (a fresh status token, made here
+ * by the job that mails it, ADR 006); deletion: the erasure summary per store. Sent once (an audit event says so).
+ */
+export async function sendCompletionEmail(db: Executor, requestId: string, clock: Clock = systemClock) {
+  const request = await getRequestById(db, requestId);
+  if (!request) return "missing" as const;
+  if (request.status !== "completed") return "skipped" as const;
+  const [sent] = await db
+    .select({ id: requestEvents.id })
+    .from(requestEvents)
+    .where(and(eq(requestEvents.requestId, requestId), eq(requestEvents.action, "request.completion_sent")))
+    .limit(1);
+  if (sent) return "skipped" as const;
+
+  const format = packageFormatFor(request.type);
+  const pkg = format ? await getPackage(db, requestId) : undefined;
+  const token = await issueStatusToken(db, requestId);
+  const kind = format ? "access" : request.type === "deletion" ? "deletion" : "other";
+  await sendEmail({
+    to: decryptIdentity(request).email,
+    template: "completion",
+    props: {
+      orgName: getEnv().ORG_NAME,
+      reference: request.reference,
+      requestTypeLabel: requestTypeInfo[request.type].label,
+      kind,
+      statusUrl: statusUrl(token),
+      ...(pkg ? { downloadExpiresOn: formatDueDate(pkg.expiresAt) } : {}),
+      ...(kind === "deletion" ? { erasureSummary: await erasureSummary(db, requestId) } : {}),
+    },
+  });
+  await appendEvent(db, { requestId, actorType: "system", actorId: "send-completion", action: "request.completion_sent", details: { channel: "email", kind } }, clock);
+  return "sent" as const;
+}
+
+/** The store runs of a request with their store's name (for the console). */
+export async function executionOverview(db: Executor, requestId: string) {
+  return db
+    .select({
+      runId: storeRuns.id,
+      storeId: stores.id,
+      store: stores.name,
+      title: stores.title,
+      kind: stores.kind,
+      action: storeRuns.action,
+      status: storeRuns.status,
+      attempts: storeRuns.attempts,
+      error: storeRuns.error,
+      progress: storeRuns.progress,
+      report: storeRuns.report,
+      task: storeRuns.task,
+      finishedAt: storeRuns.finishedAt,
+    })
+    .from(storeRuns)
+    .innerJoin(stores, eq(stores.id, storeRuns.storeId))
+    .where(eq(storeRuns.requestId, requestId))
+    .orderBy(asc(stores.name));
+}
+
+/** Leftover parts of requests that ended without a package (e.g. denied after a failure) — for maintenance. */
+export async function cleanUpParts(db: Executor, requestId: string) {
+  const request = await getRequestById(db, requestId);
+  if (request && !["processing", "action_required", "approved"].includes(request.status)) await removeParts(db, requestId);
+}
+

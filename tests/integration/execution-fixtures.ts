@@ -1,0 +1,104 @@
+/**
+ * The demo's connected stores in scratch databases for tests: the `shop` PostgreSQL database, the `marketing`
+ * MariaDB database and the `support` HTTP service, filled with a few demo customers and applied with their maps
+ * (scripts/demo-stores). Plus reading a zip (yauzl) for the package checks.
+ */
+import { randomBytes } from "node:crypto";
+import yauzl from "yauzl";
+import { applyStoreMap } from "#app/models/stores.server.ts";
+import type { Executor } from "#db/client.server.ts";
+import { demoCustomers, type DemoCustomer } from "#scripts/demo-stores/customers.ts";
+import { demoStoreMaps } from "#scripts/demo-stores/index.ts";
+import { setUpMarketing } from "#scripts/demo-stores/marketing.ts";
+import { setUpShop } from "#scripts/demo-stores/shop.ts";
+import { startSupportService, type SupportService } from "#scripts/demo-stores/support-service.ts";
+import { createScratchMysql, createScratchPostgres, type ScratchMysql, type ScratchPostgres } from "#tests/helpers/scratch-db.ts";
+
+export type DemoStores = {
+  customers: DemoCustomer[];
+  shop: ScratchPostgres;
+  marketing: ScratchMysql;
+  support: SupportService;
+  storeIds: Record<"shop" | "marketing" | "support", string>;
+  close: () => Promise<void>;
+};
+
+export async function createDemoStores(db: Executor, count = 20): Promise<DemoStores> {
+  const customers = demoCustomers(count);
+  const shop = await createScratchPostgres("shop");
+  await setUpShop(shop.sql, customers);
+  const marketing = await createScratchMysql("mkt");
+  await setUpMarketing(marketing.pool, customers);
+  const secret = randomBytes(32).toString("base64url");
+  const support = await startSupportService({ secret, customers });
+  const storeIds = {} as DemoStores["storeIds"];
+  for (const map of demoStoreMaps({ shopUrl: shop.url, marketingUrl: marketing.url, supportUrl: support.url, supportSecret: secret })) {
+    const { store } = await applyStoreMap(db, map);
+    storeIds[store.name as keyof DemoStores["storeIds"]] = store.id;
+  }
+  return {
+    customers,
+    shop,
+    marketing,
+    support,
+    storeIds,
+    async close() {
+      await support.close();
+      await shop.drop();
+      await marketing.drop();
+    },
+  };
+}
+
+/** Every entry of a zip (in memory; test packages are small). */
+export function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buffer, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error("no zip"));
+      const out = new Map<string, Buffer>();
+      zip.on("entry", (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e ?? new Error("no stream"));
+          const chunks: Buffer[] = [];
+          stream.on("data", (c: Buffer) => chunks.push(c));
+          stream.on("end", () => {
+            out.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+          stream.on("error", reject);
+        });
+      });
+      zip.on("end", () => resolve(out));
+      zip.on("error", reject);
+      zip.readEntry();
+    });
+  });
+}
+
+export async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** Parses CSV text (RFC 4180 quoting) into rows of cells. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") row.push(cell), (cell = "");
+    else if (ch === "\r" && text[i + 1] === "\n") {
+      row.push(cell), rows.push(row), (row = []), (cell = ""), i++;
+    } else cell += ch;
+  }
+  if (cell !== "" || row.length > 0) row.push(cell), rows.push(row);
+  return rows;
+}
