@@ -24,6 +24,8 @@ export const jobDefinitions = {
   "match-data-points": { queue: "execution", payload: z.object({ requestId: z.uuid() }).strict() },
   "send-completion": { queue: "email", payload: z.object({ requestId: z.uuid() }).strict() },
   "send-package-code": { queue: "email", payload: z.object({ codeId: z.uuid() }).strict() },
+  /** A requester email caused by a staff action (denial, more information, extension): the outbox row's id. */
+  "send-request-email": { queue: "email", payload: z.object({ emailId: z.uuid() }).strict() },
 } as const;
 
 export type JobName = keyof typeof jobDefinitions;

@@ -26,6 +26,7 @@ import sendAgentConfirmation from "./processors/send-agent-confirmation.ts";
 import sendCompletion from "./processors/send-completion.ts";
 import sendExpiryNotice from "./processors/send-expiry-notice.ts";
 import sendPackageCode from "./processors/send-package-code.ts";
+import sendRequestEmail from "./processors/send-request-email.ts";
 import sendVerification from "./processors/send-verification.ts";
 import { closeQueues, jobDefinitions, queueNames, type QueueName } from "./queues.ts";
 import { registerSchedules } from "./schedules.ts";
@@ -45,6 +46,7 @@ export const processors: Processor[] = [
   matchDataPoints,
   sendCompletion,
   sendPackageCode,
+  sendRequestEmail,
 ];
 
 const log = rootLogger.child({ process: "worker" });

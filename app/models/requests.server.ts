@@ -11,6 +11,7 @@ import { decryptJson, emailBlindIndex, encryptJson, normalizeEmail } from "#app/
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
+import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
 import { computeDeadlines, verificationLevelFor } from "./deadlines.ts";
 import { DomainError } from "./errors.ts";
@@ -154,6 +155,8 @@ export async function submitRequest(db: Executor, input: SubmitInput, clock: Clo
     return { ...row, challengeId: challenge!.id };
   });
 
+  // Approval policy (staff console): a request that needs no verification may be approved automatically.
+  if (!created.challengeId) await applyApprovalPolicySafely(db, created.id, clock);
   // After the commit. If Redis is unavailable the request is still safe: the reconcile job re-enqueues it.
   const job = created.challengeId
     ? enqueue("send-verification", { challengeId: created.challengeId })

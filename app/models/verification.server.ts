@@ -12,6 +12,7 @@ import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
+import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
 import { DomainError } from "./errors.ts";
 import { requestTypeLabels } from "./request-types.ts";
@@ -136,6 +137,8 @@ export async function verifyCode(db: Executor, reference: string, input: string,
   });
 
   if (result.ok) {
+    // Approval policy (staff console): approve now if the request's (regime, type) is automatic and it reached its level.
+    await applyApprovalPolicySafely(db, result.requestId, clock);
     await enqueue("send-acknowledgement", { requestId: result.requestId }).catch((err: unknown) =>
       logger.warn({ err, requestId: result.requestId }, "could not enqueue acknowledgement; reconcile will retry"),
     );

@@ -1,25 +1,79 @@
-import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+/**
+ * One request for staff: what was asked, deadlines, masked identity (the full identity after a step-up, audited),
+ * the actions staff may take in its state (assign, approve, deny, ask for more information, extend, legal hold,
+ * note, close), notes, the emails sent to the requester, the authorized agent, the subject's other requests and the
+ * audit trail. Every role reads; admins and processors act (auditors get 403 on every POST).
+ */
+import { getFormProps, getSelectProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
+import { Field, FieldErrors } from "#app/components/field.tsx";
 import { agentSummaryForStaff } from "#app/models/agents.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
+import { DomainError } from "#app/models/errors.ts";
+import { addNote, listNotes, MAX_NOTE_LENGTH } from "#app/models/notes.server.ts";
 import { regimeLabels } from "#app/models/regions.ts";
+import {
+  approveRequest,
+  assignRequest,
+  availableActions,
+  closeReasonCodes,
+  closeReasons,
+  closeRequest,
+  denialReasonCodes,
+  denialReasons,
+  denyRequest,
+  extendDeadline,
+  legalHoldReason,
+  liftLegalHold,
+  listRequestEmails,
+  MAX_TEXT_LENGTH,
+  placeLegalHold,
+  requestMoreInformation,
+  revealIdentity,
+  type Actor,
+} from "#app/models/request-actions.server.ts";
 import { requestTypeInfo } from "#app/models/request-types.ts";
 import { decryptDetails, decryptIdentity, getRequestByReference, listSubjectHistory, maskEmail } from "#app/models/requests.server.ts";
+import { listStaff } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { requireStaff } from "#app/utils/session.server.ts";
+import { requireStaff, requireStaffSession, requireStepUp, ROLES } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.reference ?? "Request"} — Privacy Center staff` }];
 
+/** The same limit as the server's MAX_TEXT_LENGTH (kept here: the page's components do not import server code). */
+const MAX_TEXT_LENGTH_CLIENT = 4000;
+const emailKindLabels = { denial: "Denial", more_information: "Request for more information", extension_notice: "Extension notice" } as const;
+const dateTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+
 /** One request for staff: masked identity, what was asked, verification, the audit timeline, the subject's history. */
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  await requireStaff(request);
+  const url = new URL(request.url);
+  const wantsIdentity = url.searchParams.get("identity") === "full";
+  // The full identity needs a fresh step-up (redirects there and back) and a role that acts on requests.
+  const context = wantsIdentity ? await requireStepUp(request, { roles: ROLES.workers }) : await requireStaffSession(request);
+  const staff = context.staff;
   const db = getDb();
   const row = await getRequestByReference(db, params.reference ?? "");
   if (!row) throw new Response("Not found", { status: 404 });
   const identity = decryptIdentity(row);
   const details = decryptDetails(row);
-  const [events, history, agent] = await Promise.all([listEvents(db, row.id), listSubjectHistory(db, row), agentSummaryForStaff(db, row)]);
+  const actor: Actor = { id: staff.id, role: staff.role };
+  const fullIdentity = wantsIdentity ? await revealIdentity(db, { requestId: row.id, actor, sessionId: context.session.id }) : null;
+  const [events, history, agent, notes, emails, allStaff] = await Promise.all([
+    listEvents(db, row.id),
+    listSubjectHistory(db, row),
+    agentSummaryForStaff(db, row),
+    listNotes(db, row.id),
+    listRequestEmails(db, row.id),
+    listStaff(db),
+  ]);
+  const now = new Date();
+  const actions = availableActions(row, actor, now);
+  const names = new Map(allStaff.map((s) => [s.id, s.name]));
   return json(
     {
       reference: row.reference,
@@ -30,9 +84,21 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       submittedBy: row.submittedBy,
       maskedEmail: maskEmail(identity.email),
       hasName: Boolean(identity.name),
+      fullIdentity: fullIdentity
+        ? { email: fullIdentity.email, name: fullIdentity.name ?? null, dataPoints: Object.entries(fullIdentity.dataPoints ?? {}).map(([kind, value]) => ({ kind, value: String(value) })) }
+        : null,
       received: formatDueDate(row.receivedAt),
-      due: formatDueDate(row.extendedDueAt ?? row.dueAt),
+      due: formatDueDate(row.dueAt),
+      extendedDue: row.extendedDueAt ? formatDueDate(row.extendedDueAt) : null,
+      extensionReason: row.extensionReason,
       acknowledgeBy: row.acknowledgeBy ? formatDueDate(row.acknowledgeBy) : null,
+      outcome: row.outcomeReason
+        ? (denialReasons[row.outcomeReason as keyof typeof denialReasons]?.label ?? closeReasons[row.outcomeReason as keyof typeof closeReasons] ?? row.outcomeReason)
+        : null,
+      assignee: row.assigneeId ? { id: row.assigneeId, name: names.get(row.assigneeId) ?? "a former staff member" } : null,
+      legalHold: row.legalHoldSince
+        ? { since: dateTime(row.legalHoldSince), by: row.legalHoldBy ? (names.get(row.legalHoldBy) ?? null) : null, reason: legalHoldReason(row) }
+        : null,
       verification: { level: row.verificationLevel, required: row.requiredVerificationLevel, supplied: row.suppliedDataPoints, matched: row.matchedDataPoints },
       accessScope: row.accessScope,
       gpc: row.gpc,
@@ -40,7 +106,19 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       reason: details.reason ?? null,
       declaration: details.declaration ? { signedAt: details.declaration.signedAt } : null,
       agent,
-      events: events.map((e) => ({ id: e.id, at: e.createdAt.toISOString(), actor: e.actorType, action: e.action, details: JSON.stringify(e.details) })),
+      me: { id: staff.id, role: staff.role },
+      actions: {
+        ...actions,
+        extend: actions.extend.available
+          ? { available: true as const, newDue: formatDueDate(actions.extend.newDueAt), noticeBy: formatDueDate(actions.extend.noticeBy), length: actions.extend.length }
+          : { available: false as const, message: actions.extend.message },
+      },
+      assignees: allStaff.filter((s) => !s.disabledAt && s.role !== "auditor").map((s) => ({ id: s.id, name: s.id === staff.id ? `${s.name} (me)` : s.name })),
+      denialReasons: denialReasonCodes.map((code) => ({ code, label: denialReasons[code].label, text: denialReasons[code].text })),
+      closeReasons: closeReasonCodes.map((code) => ({ code, label: closeReasons[code] })),
+      notes: notes.map((n) => ({ id: n.id, body: n.body, author: n.authorName ?? "a former staff member", at: dateTime(n.createdAt) })),
+      emails: emails.map((e) => ({ id: e.id, kind: emailKindLabels[e.kind], queued: dateTime(e.createdAt), sent: e.sentAt ? dateTime(e.sentAt) : null })),
+      events: events.map((e) => ({ id: e.id, at: e.createdAt.toISOString(), actor: e.actorType, actorName: e.actorId ? (names.get(e.actorId) ?? null) : null, action: e.action, details: JSON.stringify(e.details) })),
       history: history
         .filter((h) => h.reference !== row.reference)
         .map((h) => ({ reference: h.reference, type: requestTypeInfo[h.type].label, status: h.status.replaceAll("_", " "), received: formatDueDate(h.receivedAt) })),
@@ -49,20 +127,264 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   );
 }
 
+const intents = ["assign", "approve", "deny", "request-information", "extend", "place-hold", "lift-hold", "note", "close"] as const;
+type Intent = (typeof intents)[number];
+
+/** The action forms' schema (built on the server only: it names the server's reason codes). */
+function actionSchema() {
+  const text = (what: string, max = MAX_TEXT_LENGTH) =>
+    z
+      .string({ error: `Please write ${what}.` })
+      .trim()
+      .min(1, { error: `Please write ${what}.` })
+      .max(max, { error: `At most ${max.toLocaleString("en")} characters.` });
+  return z.discriminatedUnion("intent", [
+    z.object({ intent: z.literal("assign"), assigneeId: z.union([z.literal("none"), z.uuid()], { error: "Choose who to assign the request to." }) }),
+    z.object({ intent: z.literal("approve") }),
+    z
+      .object({
+        intent: z.literal("deny"),
+        reasonCode: z.enum(denialReasonCodes, { error: "Choose a reason from the list." }),
+        explanation: z.string().trim().max(MAX_TEXT_LENGTH, { error: `At most ${MAX_TEXT_LENGTH.toLocaleString("en")} characters.` }).optional(),
+      })
+      .superRefine((v, ctx) => {
+        if (v.reasonCode === "other" && !v.explanation) ctx.addIssue({ code: "custom", path: ["explanation"], message: "Explain the reason: the requester reads it." });
+      }),
+    z.object({ intent: z.literal("request-information"), message: text("what you need from the requester") }),
+    z.object({ intent: z.literal("extend"), reason: text("why you need more time") }),
+    z.object({ intent: z.literal("place-hold"), reason: text("the reason for the hold") }),
+    z.object({ intent: z.literal("lift-hold") }),
+    z.object({ intent: z.literal("note"), body: text("the note", MAX_NOTE_LENGTH) }),
+    z.object({ intent: z.literal("close"), reasonCode: z.enum(closeReasonCodes, { error: "Choose why the request is closed." }) }),
+  ]);
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const staff = await requireStaff(request, { roles: ROLES.workers });
+  const db = getDb();
+  const row = await getRequestByReference(db, params.reference ?? "");
+  if (!row) throw new Response("Not found", { status: 404 });
+  const form = await request.formData();
+  const rawIntent = String(form.get("intent") ?? "");
+  const intent: Intent | null = (intents as readonly string[]).includes(rawIntent) ? (rawIntent as Intent) : null;
+  if (!intent) return json({ intent: null, result: null as SubmissionResult<string[]> | null, error: "Unknown action." }, { status: 400 });
+  const submission = parseWithZod(form, { schema: actionSchema() });
+  if (submission.status !== "success") return json({ intent, result: submission.reply(), error: null }, { status: 400 });
+  const actor: Actor = { id: staff.id, role: staff.role };
+  const requestId = row.id;
+  const v = submission.value;
+  try {
+    switch (v.intent) {
+      case "assign":
+        await assignRequest(db, { requestId, actor, assigneeId: v.assigneeId === "none" ? null : v.assigneeId });
+        break;
+      case "approve":
+        await approveRequest(db, { requestId, actor });
+        break;
+      case "deny":
+        await denyRequest(db, { requestId, actor, reasonCode: v.reasonCode, explanation: v.explanation ?? null });
+        break;
+      case "request-information":
+        await requestMoreInformation(db, { requestId, actor, message: v.message });
+        break;
+      case "extend":
+        await extendDeadline(db, { requestId, actor, reason: v.reason });
+        break;
+      case "place-hold":
+        await placeLegalHold(db, { requestId, actor, reason: v.reason });
+        break;
+      case "lift-hold":
+        await liftLegalHold(db, { requestId, actor });
+        break;
+      case "note":
+        await addNote(db, { requestId, actor, body: v.body });
+        break;
+      case "close":
+        await closeRequest(db, { requestId, actor, reasonCode: v.reasonCode });
+        break;
+    }
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    return json({ intent, result: submission.reply({ formErrors: [error.userMessage] }), error: null }, { status: error.status });
+  }
+  return redirect(`/admin/requests/${row.reference}?done=${intent}`);
+}
+
+const doneMessages: Record<Intent, string> = {
+  assign: "Assignment saved.",
+  approve: "Request approved.",
+  deny: "Request denied. The denial email to the requester is on its way.",
+  "request-information": "Asked the requester for more information. The email is on its way.",
+  extend: "Deadline extended. The notice to the requester is on its way.",
+  "place-hold": "Legal hold placed.",
+  "lift-hold": "Legal hold lifted.",
+  note: "Note added.",
+  close: "Request closed.",
+};
+
+type ActionData = { intent: Intent | null; result: SubmissionResult<string[]> | null; error: string | null };
+
+/** conform's state for the form of one intent: the server's reply when it was this form that was sent. */
+function useIntentForm(intent: Intent) {
+  const data = useActionData<typeof action>() as ActionData | undefined;
+  return useForm<Record<string, string>>({ id: `form-${intent}`, lastResult: data?.intent === intent ? data.result : undefined, shouldRevalidate: "onInput" });
+}
+
+function SimpleForm({ intent, label, secondary, hint }: { intent: Intent; label: string; secondary?: boolean; hint?: string }) {
+  const [form] = useIntentForm(intent);
+  return (
+    <Form method="post" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value={intent} />
+      {hint ? <p className="hint">{hint}</p> : null}
+      <FieldErrors id={form.errorId} errors={form.errors} />
+      <button type="submit" className={secondary ? "secondary" : undefined}>
+        {label}
+      </button>
+    </Form>
+  );
+}
+
+function TextForm({ intent, name, label, button, hint, max = MAX_TEXT_LENGTH_CLIENT }: { intent: Intent; name: string; label: string; button: string; hint?: string; max?: number }) {
+  const [form, fields] = useIntentForm(intent);
+  const field = fields[name]!;
+  return (
+    <Form method="post" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value={intent} />
+      <FieldErrors id={form.errorId} errors={form.errors} />
+      <Field label={label} hint={hint} hintId={hint ? `${field.id}-hint` : undefined} htmlFor={field.id} errorId={field.errorId} errors={field.errors}>
+        <textarea {...getTextareaProps(field)} maxLength={max} required />
+      </Field>
+      <button type="submit">{button}</button>
+    </Form>
+  );
+}
+
+function AssignForm({ assignees, current, meId }: { assignees: { id: string; name: string }[]; current: string | null; meId: string }) {
+  const [form, fields] = useIntentForm("assign");
+  return (
+    <Form method="post" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value="assign" />
+      <FieldErrors id={form.errorId} errors={form.errors} />
+      <Field label="Assign to" htmlFor={fields.assigneeId!.id} errorId={fields.assigneeId!.errorId} errors={fields.assigneeId!.errors}>
+        <select {...getSelectProps(fields.assigneeId!)} defaultValue={current ?? meId}>
+          {assignees.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.name}
+            </option>
+          ))}
+          <option value="none">Nobody (unassign)</option>
+        </select>
+      </Field>
+      <button type="submit">Save assignment</button>
+    </Form>
+  );
+}
+
+function DenyForm({ reasons }: { reasons: { code: string; label: string; text: string | null }[] }) {
+  const [form, fields] = useIntentForm("deny");
+  return (
+    <Form method="post" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value="deny" />
+      <FieldErrors id={form.errorId} errors={form.errors} />
+      <Field label="Reason" htmlFor={fields.reasonCode!.id} errorId={fields.reasonCode!.errorId} errors={fields.reasonCode!.errors}>
+        <select {...getSelectProps(fields.reasonCode!)} required defaultValue="">
+          <option value="" disabled>
+            Choose a reason…
+          </option>
+          {reasons.map((r) => (
+            <option key={r.code} value={r.code}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <details>
+        <summary>What the requester reads for each reason</summary>
+        <dl className="facts">
+          {reasons
+            .filter((r) => r.text)
+            .map((r) => (
+              <div key={r.code}>
+                <dt>{r.label}</dt>
+                <dd>{r.text}</dd>
+              </div>
+            ))}
+        </dl>
+      </details>
+      <Field
+        label="Explanation for the requester"
+        hint="Added after the reason's standard text (required for “Other”). The requester reads it; so does the supervisory authority if they complain."
+        hintId={`${fields.explanation!.id}-hint`}
+        htmlFor={fields.explanation!.id}
+        errorId={fields.explanation!.errorId}
+        errors={fields.explanation!.errors}
+      >
+        <textarea {...getTextareaProps(fields.explanation!)} maxLength={MAX_TEXT_LENGTH_CLIENT} />
+      </Field>
+      <button type="submit">Deny request</button>
+    </Form>
+  );
+}
+
+function CloseForm({ reasons }: { reasons: { code: string; label: string }[] }) {
+  const [form, fields] = useIntentForm("close");
+  return (
+    <Form method="post" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value="close" />
+      <FieldErrors id={form.errorId} errors={form.errors} />
+      <Field label="Why close it" htmlFor={fields.reasonCode!.id} errorId={fields.reasonCode!.errorId} errors={fields.reasonCode!.errors}>
+        <select {...getSelectProps(fields.reasonCode!)} required defaultValue="">
+          <option value="" disabled>
+            Choose a reason…
+          </option>
+          {reasons.map((r) => (
+            <option key={r.code} value={r.code}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <button type="submit" className="secondary">
+        Close request
+      </button>
+    </Form>
+  );
+}
+
 export default function AdminRequest() {
   const r = useLoaderData<typeof loader>();
+  const data = useActionData<typeof action>() as ActionData | undefined;
+  const [searchParams] = useSearchParams();
+  const done = searchParams.get("done") as Intent | null;
+  const a = r.actions;
   return (
     <section aria-labelledby="title">
       <p>
         <Link to="/admin">← All requests</Link>
       </p>
+      {done && doneMessages[done] ? (
+        <p className="success" role="status" data-testid="done">
+          {doneMessages[done]}
+        </p>
+      ) : null}
+      {data?.error ? (
+        <p className="error" role="alert">
+          {data.error}
+        </p>
+      ) : null}
       <div className="card">
         <h1 id="title">
           {r.reference} — {r.type}
         </h1>
         <dl className="facts">
           <dt>Status</dt>
-          <dd>{r.status}</dd>
+          <dd data-testid="status">{r.status}</dd>
+          {r.outcome ? (
+            <>
+              <dt>Outcome</dt>
+              <dd>{r.outcome}</dd>
+            </>
+          ) : null}
           <dt>Law</dt>
           <dd>
             {r.regime} ({r.jurisdiction})
@@ -72,6 +394,8 @@ export default function AdminRequest() {
             {r.maskedEmail}
             {r.submittedBy === "agent" ? " (submitted by an authorized agent)" : ""}
           </dd>
+          <dt>Assigned to</dt>
+          <dd data-testid="assignee">{r.assignee ? r.assignee.name : "nobody"}</dd>
           <dt>Received</dt>
           <dd>{r.received}</dd>
           {r.acknowledgeBy ? (
@@ -81,7 +405,30 @@ export default function AdminRequest() {
             </>
           ) : null}
           <dt>Due</dt>
-          <dd>{r.due}</dd>
+          <dd data-testid="due">
+            {r.extendedDue ? (
+              <>
+                <s>{r.due}</s> {r.extendedDue} (extended)
+              </>
+            ) : (
+              r.due
+            )}
+          </dd>
+          {r.extensionReason ? (
+            <>
+              <dt>Why extended</dt>
+              <dd>{r.extensionReason}</dd>
+            </>
+          ) : null}
+          {r.legalHold ? (
+            <>
+              <dt>Legal hold</dt>
+              <dd data-testid="legal-hold">
+                since {r.legalHold.since}
+                {r.legalHold.by ? `, placed by ${r.legalHold.by}` : ""}: {r.legalHold.reason}. Nothing may erase or anonymize this request&apos;s data.
+              </dd>
+            </>
+          ) : null}
           <dt>Verification</dt>
           <dd>
             level {r.verification.level} of {r.verification.required} required
@@ -120,6 +467,156 @@ export default function AdminRequest() {
           </>
         ) : null}
       </div>
+
+      <div className="card" aria-labelledby="identity-title">
+        <h2 id="identity-title">Identity</h2>
+        {r.fullIdentity ? (
+          <>
+            <dl className="facts" data-testid="full-identity">
+              <dt>Email</dt>
+              <dd>{r.fullIdentity.email}</dd>
+              <dt>Name</dt>
+              <dd>{r.fullIdentity.name ?? "not given"}</dd>
+              {r.fullIdentity.dataPoints.map((d) => (
+                <div key={d.kind}>
+                  <dt>{d.kind.replaceAll("_", " ")}</dt>
+                  <dd>{d.value}</dd>
+                </div>
+              ))}
+            </dl>
+            <p className="hint">This view was recorded in the audit trail.</p>
+            <p>
+              <Link to={`/admin/requests/${r.reference}`}>Hide the identity</Link>
+            </p>
+          </>
+        ) : (
+          <>
+            <p>
+              {r.maskedEmail}
+              {r.hasName ? " · a name was given" : ""}
+            </p>
+            {r.actions.canAct ? (
+              <p>
+                <Link to={`/admin/requests/${r.reference}?identity=full`}>Show full identity</Link>
+                <span className="hint"> — asks for a fresh authenticator code; every view is recorded in the audit trail.</span>
+              </p>
+            ) : null}
+          </>
+        )}
+      </div>
+
+      {a.canAct ? (
+        <div className="card" aria-labelledby="actions-title">
+          <h2 id="actions-title">Actions</h2>
+          {a.assign ? (
+            <section aria-labelledby="assign-title">
+              <h3 id="assign-title">Assignment</h3>
+              <AssignForm assignees={r.assignees} current={r.assignee?.id ?? null} meId={r.me.id} />
+            </section>
+          ) : null}
+          {a.approve.allowed || a.approve.blockedBy ? (
+            <section aria-labelledby="approve-title">
+              <h3 id="approve-title">Approve</h3>
+              {a.approve.allowed ? (
+                <SimpleForm intent="approve" label="Approve request" hint="The request then goes to processing across the connected stores." />
+              ) : (
+                <p className="hint">Cannot be approved yet: {a.approve.blockedBy}</p>
+              )}
+            </section>
+          ) : null}
+          {a.deny ? (
+            <section aria-labelledby="deny-title">
+              <h3 id="deny-title">Deny</h3>
+              <DenyForm reasons={r.denialReasons} />
+            </section>
+          ) : null}
+          {a.requestInformation ? (
+            <section aria-labelledby="info-title">
+              <h3 id="info-title">Ask the requester for more information</h3>
+              <TextForm
+                intent="request-information"
+                name="message"
+                label="What do you need?"
+                hint="Sent to the requester by email, with their status link. The request waits until they answer."
+                button="Ask for more information"
+              />
+            </section>
+          ) : null}
+          <section aria-labelledby="extend-title">
+            <h3 id="extend-title">Extend the deadline</h3>
+            {a.extend.available ? (
+              <TextForm
+                intent="extend"
+                name="reason"
+                label="Why do you need more time?"
+                hint={`The law allows one extension of ${a.extend.length}: the new due date is ${a.extend.newDue}. The requester must be told by ${a.extend.noticeBy}; they read this reason in the notice and on their status page.`}
+                button="Extend deadline"
+              />
+            ) : (
+              <p className="hint">{a.extend.message}</p>
+            )}
+          </section>
+          <section aria-labelledby="hold-title">
+            <h3 id="hold-title">Legal hold</h3>
+            {a.placeHold ? (
+              <TextForm intent="place-hold" name="reason" label="Reason for the hold" hint="While the hold lasts, nothing may erase or anonymize this request's data. The reason is stored encrypted." button="Place legal hold" />
+            ) : a.liftHold ? (
+              <SimpleForm intent="lift-hold" label="Lift legal hold" secondary />
+            ) : (
+              <p className="hint">Only an admin can lift the hold.</p>
+            )}
+          </section>
+          {a.close ? (
+            <section aria-labelledby="close-title">
+              <h3 id="close-title">Close without a decision</h3>
+              <CloseForm reasons={r.closeReasons} />
+            </section>
+          ) : null}
+        </div>
+      ) : null}
+
+      <div className="card" aria-labelledby="notes-title">
+        <h2 id="notes-title">Internal notes</h2>
+        {r.notes.length === 0 ? (
+          <p>No notes yet.</p>
+        ) : (
+          <ol className="timeline" aria-label="Notes, oldest first">
+            {r.notes.map((n) => (
+              <li key={n.id}>
+                <p className="hint">
+                  {n.author}, {n.at}
+                </p>
+                <pre>{n.body}</pre>
+              </li>
+            ))}
+          </ol>
+        )}
+        {a.note ? <TextForm intent="note" name="body" label="Add a note" hint="Only staff see notes. Stored encrypted." button="Add note" max={5000} /> : null}
+      </div>
+
+      {r.emails.length > 0 ? (
+        <div className="card" aria-labelledby="emails-title">
+          <h2 id="emails-title">Emails to the requester</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Queued</th>
+                <th scope="col">Sent</th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.emails.map((e) => (
+                <tr key={e.id}>
+                  <td>{e.kind}</td>
+                  <td>{e.queued}</td>
+                  <td>{e.sent ?? "not yet"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
 
       {r.agent ? (
         <div className="card" aria-labelledby="agent-title">
@@ -194,7 +691,10 @@ export default function AdminRequest() {
             {r.events.map((e) => (
               <tr key={e.id}>
                 <td>{e.at.replace("T", " ").slice(0, 19)}</td>
-                <td>{e.actor}</td>
+                <td>
+                  {e.actor}
+                  {e.actorName ? ` (${e.actorName})` : ""}
+                </td>
                 <td>{e.action}</td>
                 <td>
                   <code>{e.details}</code>

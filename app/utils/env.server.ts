@@ -128,6 +128,10 @@ const schema = z
     UNVERIFIED_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(14),
     INFO_REQUEST_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     RETENTION_MONTHS: z.coerce.number().int().min(1).max(240).default(24),
+    // Staff console: the EU supervisory authority named in GDPR denials (Art. 12(4), 77). Default: the EDPB's list of
+    // every national authority (a requester may complain where they live, work, or where the infringement happened).
+    EU_LEAD_AUTHORITY_NAME: z.string().trim().min(3).max(200).default("the data protection authority of your EU or EEA country"),
+    EU_LEAD_AUTHORITY_URL: z.url({ protocol: /^https?$/ }).default("https://www.edpb.europa.eu/about-edpb/about-edpb/members_en"),
   })
   .superRefine((env, ctx) => {
     if (env.REMINDER_DUE_VERY_SOON_DAYS > env.REMINDER_DUE_SOON_DAYS) {
