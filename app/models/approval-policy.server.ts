@@ -24,7 +24,7 @@ import { logger } from "#app/utils/logger.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { DomainError } from "./errors.ts";
-import { startExecution } from "./request-actions.server.ts";
+import { queueExecution } from "./request-actions.server.ts";
 
 export { approvalModes, type ApprovalMode };
 
@@ -115,7 +115,7 @@ export type ApprovalOutcome = "approved" | "review" | "not_ready" | "missing";
 /**
  * The hook where a request becomes verified: if it reached its required verification level and the policy of its
  * (regime, type) is automatic, it moves `verified` → `approved` with the audit event `request.approved`
- * (actor: system `approval-policy`), then its execution is started (see `startExecution`). Otherwise nothing
+ * (actor: system `approval-policy`), then its execution is started (see `queueExecution`). Otherwise nothing
  * changes: `review` (staff decide) or `not_ready` (not `verified`, verification below the required level, or under a
  * legal hold). Safe to call twice.
  */
@@ -142,7 +142,7 @@ export async function applyApprovalPolicy(db: Executor, requestId: string, clock
     );
     return "approved";
   });
-  if (outcome === "approved") await startExecution(requestId);
+  if (outcome === "approved") await queueExecution(requestId);
   return outcome;
 }
 

@@ -22,7 +22,7 @@ import {
   type RequestRow,
   type RequestStatus,
 } from "#db/schema/index.ts";
-import { enqueue, jobDefinitions, type JobName, type JobPayload } from "#jobs/queues.ts";
+import { enqueue, type JobName } from "#jobs/queues.ts";
 import type { ComplaintInfo } from "#app/emails/denial.tsx";
 import { decrypt, decryptJson, encrypt, encryptJson } from "#app/utils/crypto.server.ts";
 import { getEnv, type Env } from "#app/utils/env.server.ts";
@@ -263,19 +263,14 @@ async function queueEmail(emailId: string, requestId: string) {
 }
 
 /**
- * HOOK for the execution engine (being built separately): an approved request starts executing here. When
- * jobs/queues.ts defines a job named `execute-request` (payload `{ requestId }`), it is enqueued; until then the
- * request stays `approved` and this logs that nothing ran. Called after the approval committed.
+ * After an approval committed: queue `execute-request` (app/models/execution.server.ts moves the request
+ * approved → processing and runs it across the stores). If Redis is down the request stays `approved`; the job is
+ * idempotent, so queueing it again later is safe.
  */
-export const EXECUTION_JOB = "execute-request";
-export async function startExecution(requestId: string): Promise<"enqueued" | "no_engine" | "failed"> {
-  if (!Object.hasOwn(jobDefinitions, EXECUTION_JOB)) {
-    logger.info({ requestId }, "approved; no execute-request job is defined yet, so the request waits as approved");
-    return "no_engine";
-  }
-  const name = EXECUTION_JOB as JobName;
+export const EXECUTION_JOB = "execute-request" satisfies JobName;
+export async function queueExecution(requestId: string): Promise<"enqueued" | "failed"> {
   try {
-    await enqueue(name, { requestId } as unknown as JobPayload<typeof name>);
+    await enqueue(EXECUTION_JOB, { requestId });
     return "enqueued";
   } catch (err) {
     logger.warn({ err, requestId }, "could not enqueue the execution of an approved request");
@@ -326,7 +321,7 @@ export async function assignRequest(db: Executor, input: { requestId: string; ac
 
 /**
  * Approves: status `approved` (from verified, in review or awaiting information), then the execution starts
- * (`startExecution`). Refused while the verification is below the required level, and for an erasure under legal
+ * (`queueExecution`). Refused while the verification is below the required level, and for an erasure under legal
  * hold. Audit: `request.approved` (public timeline).
  */
 export async function approveRequest(db: Executor, input: { requestId: string; actor: Actor }, clock: Clock = systemClock) {
@@ -348,7 +343,7 @@ export async function approveRequest(db: Executor, input: { requestId: string; a
     await appendEvent(tx, { requestId: row.id, actorType: "staff", actorId: input.actor.id, action: "request.approved", details: { from: row.status } }, clock);
     return row.id;
   });
-  const execution = await startExecution(id);
+  const execution = await queueExecution(id);
   return { status: "approved" as const, execution };
 }
 
