@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigserial, date, index, integer, jsonb, pgEnum, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, date, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { requests } from "./requests.ts";
+import { staffUsers } from "./staff.ts";
 
 /**
  * What a scheduled job promised to tell someone, once per request, kind and day:
@@ -24,27 +25,47 @@ export const reminderKind = pgEnum("reminder_kind", reminderKinds);
 /**
  * One row per (request, kind, day) — `day` is the calendar day in ORG_TIMEZONE. The unique constraint is the
  * idempotency: a run inserts with ON CONFLICT DO NOTHING *before* anything is sent, so however often the job runs,
- * retries or restarts, a reminder exists at most once a day. Delivery is tracked on the row: `notified_staff_ids`
- * (staff digests already sent that carried it) and `notified_at` (every recipient has it, or the notice went out).
- * No personal data: ids, a kind and a date.
+ * retries or restarts, a reminder exists at most once a day. `notified_at`: every recipient has it (digest kinds,
+ * see `reminder_digests`), or the notice went out (`expiry_notice`). No personal data: ids, a kind and a date.
+ *
+ * `request_id` has no foreign key on purpose: rows are only ever inserted by INSERT … SELECT from `requests` itself,
+ * and requests are never deleted (the audit trail references them); a per-row key check (and the KEY SHARE lock it
+ * takes on each request) was 40 % of the job's time on a large backlog (docs/BENCHMARKS.md, "Reminders").
  */
 export const remindersSent = pgTable(
   "reminders_sent",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    requestId: uuid("request_id")
-      .notNull()
-      .references(() => requests.id),
+    requestId: uuid("request_id").notNull(),
     kind: reminderKind("kind").notNull(),
     day: date("day", { mode: "string" }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
-    notifiedStaffIds: uuid("notified_staff_ids").array().notNull().default(sql`'{}'::uuid[]`),
     notifiedAt: timestamp("notified_at", { withTimezone: true, precision: 3 }),
   },
   (t) => [
     unique("reminders_sent_request_kind_day_key").on(t.requestId, t.kind, t.day),
-    index("reminders_sent_pending_idx").on(t.day).where(sql`${t.notifiedAt} is null`),
+    index("reminders_sent_pending_idx").on(t.day, t.id).where(sql`${t.notifiedAt} is null`),
   ],
+);
+
+/**
+ * The deadline digests a staff member has received, per organisation day: every digest reminder of that day with an
+ * id up to `through_id` that was theirs when it was sent. Written (committed) right after each digest email, so a
+ * retry after a partial failure sends only the digests still missing — one small row per recipient, not a write per
+ * reminder.
+ */
+export const reminderDigests = pgTable(
+  "reminder_digests",
+  {
+    staffId: uuid("staff_id")
+      .notNull()
+      .references(() => staffUsers.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    throughId: bigint("through_id", { mode: "number" }).notNull(),
+    reminders: integer("reminders").notNull(),
+    sentAt: timestamp("sent_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.staffId, t.day], name: "reminder_digests_pkey" })],
 );
 
 export type ReminderRow = typeof remindersSent.$inferSelect;
