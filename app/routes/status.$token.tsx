@@ -1,10 +1,12 @@
 import { json, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { DomainError } from "#app/models/errors.ts";
 import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeInfo } from "#app/models/request-types.ts";
+import { DOWNLOAD_GRANT_MINUTES, downloadInfo, requestDownloadCode, verifyDownloadCode } from "#app/models/packages.server.ts";
 import { CANCELLABLE, cancelRequest, getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
+import { getEnv } from "#app/utils/env.server.ts";
 import { getDb } from "#db/client.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Privacy Center — your request" }, { name: "robots", content: "noindex" }];
@@ -31,6 +33,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
   const request = await getRequestByStatusToken(db, params.token ?? "");
   if (!request) throw notFound();
   const timeline = await publicTimeline(db, request.id);
+  const download = await downloadInfo(db, request.id);
   return json(
     {
       reference: request.reference,
@@ -45,14 +48,50 @@ export async function loader({ params }: LoaderFunctionArgs) {
       needsMoreVerification: request.verificationLevel < request.requiredVerificationLevel && request.status === "verified",
       cancellable: CANCELLABLE.includes(request.status),
       timeline: timeline.map((t) => ({ at: t.at.toISOString(), text: t.text })),
+      download: download ? { expiresOn: formatDueDate(download.expiresAt), size: sizeLabel(download.sizeBytes), codeSent: download.codeSent } : null,
     },
     { headers: { "Cache-Control": "no-store" } },
   );
 }
 
+const sizeLabel = (bytes: number) => (bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
+
+/** "Download your data": ask for a code by email, then confirm it; the grant goes into an HttpOnly cookie. */
+async function downloadAction(token: string, intent: string, form: FormData) {
+  try {
+    if (intent === "download-code") {
+      await requestDownloadCode(getDb(), token);
+      return json({ downloadMessage: "We emailed you a code. Enter it below to download your data." });
+    }
+    const result = await verifyDownloadCode(getDb(), token, String(form.get("code") ?? ""));
+    if (!result.ok) {
+      const message =
+        result.reason === "expired"
+          ? "This code has expired. Please ask for a new one."
+          : result.reason === "too_many_attempts"
+            ? "Too many wrong codes. Please ask for a new one."
+            : `That code is not right.${result.attemptsLeft ? ` ${result.attemptsLeft} tries left.` : ""}`;
+      return json({ downloadError: message }, { status: 400 });
+    }
+    const secure = getEnv().APP_URL.startsWith("https:") ? "; Secure" : "";
+    return redirect(`/status/${token}/download`, {
+      status: 303,
+      headers: {
+        "Set-Cookie": `pkg_grant=${result.grant}; Path=/status/${token}/download; Max-Age=${DOWNLOAD_GRANT_MINUTES * 60}; HttpOnly; SameSite=Strict${secure}`,
+      },
+    });
+  } catch (error) {
+    if (error instanceof DomainError && error.code === "not_found") throw notFound();
+    if (error instanceof DomainError) return json({ downloadError: error.userMessage }, { status: error.status });
+    throw error;
+  }
+}
+
 export async function action({ params, request }: ActionFunctionArgs) {
   const form = await request.formData();
-  if (form.get("intent") !== "cancel") return json({ error: "Unknown action." }, { status: 400 });
+  const intent = String(form.get("intent") ?? "");
+  if (intent === "download-code" || intent === "download-verify") return downloadAction(params.token ?? "", intent, form);
+  if (intent !== "cancel") return json({ error: "Unknown action." }, { status: 400 });
   if (form.get("confirm") !== "yes") return json({ error: "Please tick the box to confirm that you want to cancel." }, { status: 400 });
   try {
     await cancelRequest(getDb(), params.token ?? "");
@@ -69,7 +108,8 @@ const dateTime = (iso: string) =>
 
 export default function Status() {
   const r = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>();
+  const result = useActionData<typeof action>() as { error?: string; downloadMessage?: string; downloadError?: string } | undefined;
+  const [search] = useSearchParams();
   return (
     <section className="card" aria-labelledby="title">
       <h1 id="title">Your request {r.reference}</h1>
@@ -115,6 +155,34 @@ export default function Status() {
           </li>
         ))}
       </ol>
+      {r.download ? (
+        <section id="download" aria-labelledby="download-title">
+          <h2 id="download-title">Download your data</h2>
+          <p>
+            Your data is ready ({r.download.size}, a zip file). It can be downloaded until <strong>{r.download.expiresOn}</strong>. To
+            keep it safe, we first email you a code to confirm it is you.
+          </p>
+          {search.get("download") === "confirm" && !result ? <p className="notice">Please confirm it is you with a new code before downloading.</p> : null}
+          {result?.downloadMessage ? <p className="notice" role="status">{result.downloadMessage}</p> : null}
+          {result?.downloadError ? (
+            <p className="error" role="alert">
+              {result.downloadError}
+            </p>
+          ) : null}
+          <Form method="post">
+            <button type="submit" name="intent" value="download-code" className="secondary">
+              Email me a code
+            </button>
+          </Form>
+          <Form method="post" reloadDocument>
+            <label htmlFor="download-code">Code from the email</label>
+            <input id="download-code" name="code" inputMode="numeric" autoComplete="one-time-code" maxLength={7} required />
+            <button type="submit" name="intent" value="download-verify">
+              Download my data
+            </button>
+          </Form>
+        </section>
+      ) : null}
       {r.cancellable ? (
         <Form method="post">
           <h2>Cancel this request</h2>
