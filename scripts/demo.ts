@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { migrateDatabase } from "#db/migrate.ts";
+import { ensureDemoStoreEnv } from "./demo-stores/env.ts";
 import { ensureSecrets } from "./secrets.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -32,6 +33,8 @@ ensureSecrets(envPath);
   }
 }
 
+ensureDemoStoreEnv(envPath);
+
 const { loadDotEnv, getEnvOrExit } = await import("#app/utils/env.server.ts");
 process.env.NODE_ENV ??= "development";
 loadDotEnv(envPath);
@@ -48,6 +51,9 @@ await migrateDatabase(env.DATABASE_URL);
 const { getDb, closeDb } = await import("#db/client.server.ts");
 const { seedDemo, DEMO_STAFF_EMAIL } = await import("#db/seed.ts");
 const seeded = await seedDemo(getDb(), process.env.DEMO_STAFF_PASSWORD!);
+// Connected stores with demo customers (the seeded requests' people among them): scripts/demo-stores.
+const { setUpDemoStores } = await import("./demo-stores/index.ts");
+const demoStores = await setUpDemoStores(getDb(), { databaseUrl: env.DATABASE_URL, ...(process.env.DEMO_MYSQL_URL ? { mysqlUrl: process.env.DEMO_MYSQL_URL } : {}) });
 await closeDb();
 
 const { startMailCatcher } = await import("#app/utils/mail-catcher.server.ts");
@@ -81,6 +87,7 @@ async function stop(code = 0) {
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 
+start("support", "scripts/demo-stores/support-service.ts");
 start("web", "server.ts");
 start("worker", "jobs/worker.ts");
 
@@ -96,6 +103,8 @@ console.log(`
                   npm run portal -- staff:totp --email ${DEMO_STAFF_EMAIL})
   Mailbox:       ${env.APP_URL}/dev/mailbox   (every email the portal sends)
   Demo data:     ${seeded.requestsCreated > 0 ? `${seeded.requestsCreated} requests created` : "already present"}
+  Demo stores:   shop (PostgreSQL demo_shop), marketing (MariaDB demo_marketing), support (HTTP ${process.env.DEMO_SUPPORT_URL});
+                 ${demoStores.customers} customers${demoStores.shop.inserted > 0 ? " created" : ""}. Approve a request in the console to run it.
   Stop with Ctrl+C.
 ────────────────────────────────────────────────────────────
 `);

@@ -6,11 +6,13 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import mysql from "mysql2/promise";
 import postgres from "postgres";
 import YAML from "yaml";
 import type { Executor } from "#db/client.server.ts";
-import { applyStoreMap } from "#app/models/stores.server.ts";
+import { extractSecrets } from "#app/models/data-map.ts";
+import { applyStoreMap, storeContext } from "#app/models/stores.server.ts";
 import { demoCustomers } from "./customers.ts";
 import { setUpMarketing } from "./marketing.ts";
 import { setUpShop } from "./shop.ts";
@@ -49,18 +51,20 @@ export function siblingDatabaseUrl(url: string, name: string) {
 /** Creates and fills the shop and marketing databases (when missing or empty) and applies the three maps. */
 export async function setUpDemoStores(
   db: Executor,
-  options: { databaseUrl: string; mysqlUrl?: string; supportUrl?: string; supportSecret?: string; customers?: number },
+  options: { databaseUrl: string; mysqlUrl?: string; supportUrl?: string; supportSecret?: string; customers?: number; shopDatabase?: string; marketingDatabase?: string },
 ) {
+  const shopDb = options.shopDatabase ?? DEMO_SHOP_DB;
+  const marketingDb = options.marketingDatabase ?? DEMO_MARKETING_DB;
   const customers = demoCustomers(options.customers ?? DEMO_CUSTOMER_COUNT);
 
   const admin = postgres(siblingDatabaseUrl(options.databaseUrl, "postgres"), { max: 1, onnotice: () => {} });
   try {
-    const [exists] = await admin`select 1 from pg_database where datname = ${DEMO_SHOP_DB}`;
-    if (!exists) await admin.unsafe(`create database "${DEMO_SHOP_DB}"`);
+    const [exists] = await admin`select 1 from pg_database where datname = ${shopDb}`;
+    if (!exists) await admin.unsafe(`create database "${shopDb}"`);
   } finally {
     await admin.end({ timeout: 5 });
   }
-  const shopUrl = siblingDatabaseUrl(options.databaseUrl, DEMO_SHOP_DB);
+  const shopUrl = siblingDatabaseUrl(options.databaseUrl, shopDb);
   const shopSql = postgres(shopUrl, { max: 1, onnotice: () => {} });
   let shop: { inserted: number };
   try {
@@ -72,11 +76,11 @@ export async function setUpDemoStores(
   const mysqlBase = (options.mysqlUrl ?? "mysql://root@127.0.0.1:3306").replace(/\/+$/, "");
   const conn = await mysql.createConnection({ uri: mysqlBase });
   try {
-    await conn.query(`create database if not exists \`${DEMO_MARKETING_DB}\` character set utf8mb4 collate utf8mb4_unicode_ci`);
+    await conn.query(`create database if not exists \`${marketingDb}\` character set utf8mb4 collate utf8mb4_unicode_ci`);
   } finally {
     await conn.end();
   }
-  const marketingUrl = `${mysqlBase}/${DEMO_MARKETING_DB}`;
+  const marketingUrl = `${mysqlBase}/${marketingDb}`;
   const pool = mysql.createPool({ uri: marketingUrl, connectionLimit: 1 });
   let marketing: { inserted: number };
   try {
@@ -87,6 +91,13 @@ export async function setUpDemoStores(
 
   const applied = [];
   for (const map of demoStoreMaps({ shopUrl, marketingUrl, ...(options.supportUrl ? { supportUrl: options.supportUrl } : {}), ...(options.supportSecret ? { supportSecret: options.supportSecret } : {}) })) {
+    // Unchanged (compared as JSON values: the stored map comes back from jsonb with its keys reordered): keep it.
+    const current = await storeContext(db, String(map.name)).catch(() => undefined);
+    const { map: stripped, secrets } = extractSecrets(map);
+    if (current && isDeepStrictEqual(current.store.dataMap, stripped) && isDeepStrictEqual(current.context.secrets, secrets)) {
+      applied.push({ store: current.store.name, created: false, changed: false });
+      continue;
+    }
     const result = await applyStoreMap(db, map, { actorType: "system", actorId: "demo" });
     applied.push({ store: result.store.name, created: result.created, changed: result.changed });
   }
