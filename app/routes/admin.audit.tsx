@@ -100,12 +100,11 @@ export default function AuditLog() {
         {verification ? (
           verification.ok ? (
             <p className="success" role="status" data-testid="verification">
-              Integrity verified: all {verification.count.toLocaleString("en")} events are intact and linked.
+              {`Integrity verified: all ${verification.count.toLocaleString("en")} events are intact and linked.`}
             </p>
           ) : (
             <p className="error" role="alert" data-testid="verification">
-              The chain is broken at event {verification.brokenAtId} (after checking {verification.count.toLocaleString("en")} events):{" "}
-              {reasons[verification.reason]}.
+              {`The chain is broken at event ${verification.brokenAtId} (after checking ${verification.count.toLocaleString("en")} events): ${reasons[verification.reason]}.`}
             </p>
           )
         ) : null}

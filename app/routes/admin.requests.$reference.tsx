@@ -139,7 +139,12 @@ function actionSchema() {
       .min(1, { error: `Please write ${what}.` })
       .max(max, { error: `At most ${max.toLocaleString("en")} characters.` });
   return z.discriminatedUnion("intent", [
-    z.object({ intent: z.literal("assign"), assigneeId: z.union([z.literal("none"), z.uuid()], { error: "Choose who to assign the request to." }) }),
+    z.object({
+      intent: z.literal("assign"),
+      assigneeId: z
+        .string({ error: "Choose who to assign the request to." })
+        .refine((v) => v === "none" || z.uuid().safeParse(v).success, { error: "Choose who to assign the request to." }),
+    }),
     z.object({ intent: z.literal("approve") }),
     z
       .object({
