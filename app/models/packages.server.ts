@@ -16,7 +16,7 @@ import { mkdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { PassThrough, Transform, type Readable, type Writable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
-import { and, asc, desc, eq, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lte, sql } from "drizzle-orm";
 import yazl from "yazl";
 import type { AccessItem, JsonValue } from "#app/connectors/types.ts";
 import type { Executor } from "#db/client.server.ts";
@@ -460,7 +460,7 @@ export async function downloadInfo(db: Executor, requestId: string, clock: Clock
   const [code] = await db
     .select({ id: packageDownloadCodes.id })
     .from(packageDownloadCodes)
-    .where(and(eq(packageDownloadCodes.packageId, pkg.id), isNull(packageDownloadCodes.consumedAt), sql`${packageDownloadCodes.expiresAt} > ${clock()}`))
+    .where(and(eq(packageDownloadCodes.packageId, pkg.id), isNull(packageDownloadCodes.consumedAt), gt(packageDownloadCodes.expiresAt, clock())))
     .limit(1);
   return { packageId: pkg.id, expiresAt: pkg.expiresAt, sizeBytes: pkg.sizeBytes, format: pkg.format, codeSent: code !== undefined };
 }

@@ -13,6 +13,7 @@ import {
   buildPackage,
   coverSheetHtml,
   csvCell,
+  downloadInfo,
   openPackageDownload,
   openSealed,
   openStoreParts,
@@ -157,12 +158,14 @@ describe("packages", () => {
     // Download without a grant is refused.
     await expect(openPackageDownload(db(), token, "x".repeat(43))).rejects.toMatchObject({ code: "no_grant" });
 
+    expect(await downloadInfo(db(), id)).toMatchObject({ packageId: pkg.id, codeSent: false, format: "access" });
     await requestDownloadCode(db(), token);
     await expect(requestDownloadCode(db(), token)).rejects.toMatchObject({ code: "cooldown" });
     const [challenge] = await db().select().from(packageDownloadCodes).where(eq(packageDownloadCodes.requestId, id));
     expect(challenge!.codeHash).toBeNull(); // the web process never sees the code
     expect(await sendDownloadCode(db(), challenge!.id)).toBe("sent");
     expect(await sendDownloadCode(db(), challenge!.id)).toBe("skipped");
+    expect(await downloadInfo(db(), id)).toMatchObject({ codeSent: true });
     const mail = await testMailbox().waitFor((m) => m.to.includes(email) && m.text.includes("Download of your data"));
     const code = /\b(\d{3}) ?(\d{3})\b/.exec(mail.text)!.slice(1).join("");
 
@@ -196,6 +199,7 @@ describe("packages", () => {
     await expect(openPackageDownload(db(), token, ok.grant)).rejects.toMatchObject({ code: "no_grant" });
     await db().update(packages).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(packages.id, pkg.id));
     await expect(openPackageDownload(db(), token, ok.grant)).rejects.toMatchObject({ status: 410 });
+    expect(await downloadInfo(db(), id)).toBeUndefined();
     expect(await purgeExpiredPackages(db())).toMatchObject({ deleted: 1 });
     await expect(stat(join(packageDir(), pkg.path))).rejects.toThrow();
     expect((await db().select().from(packages).where(eq(packages.id, pkg.id)))[0]!.deletedAt).toBeInstanceOf(Date);
