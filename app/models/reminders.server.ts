@@ -2,7 +2,7 @@
  * Deadline reminders and the acknowledgement watch (job `deadline-reminders`).
  *
  * A run has two phases:
- * 1. **Record.** A few set-based INSERT … SELECT … ON CONFLICT DO NOTHING statements write one `reminders_sent` row
+ * 1. **Record.** Two set-based INSERT … SELECT … ON CONFLICT DO NOTHING statements (one recorder at a time) write one `reminders_sent` row
  *    per (request, kind, day) — day = today in ORG_TIMEZONE — for every open request that is overdue, due within
  *    REMINDER_DUE_VERY_SOON_DAYS or REMINDER_DUE_SOON_DAYS, whose extension-notice window closes within
  *    EXTENSION_WINDOW_WARNING_DAYS, or whose acknowledgement is due within ACKNOWLEDGEMENT_WARNING_BUSINESS_DAYS
@@ -12,14 +12,15 @@
  *    verification, or yesterday's attempt did not land) is escalated to staff.
  * 2. **Deliver.** Under a transaction-scoped advisory lock (one deliverer at a time), today's undelivered rows are
  *    grouped by recipient — the request's assignee, or every active admin and processor when there is none — and one
- *    digest email goes to each. After each email the row records that recipient (`notified_staff_ids`), so a retry
- *    after a partial failure sends only what is missing; a row is done (`notified_at`) when all its recipients have it.
+ *    digest email goes to each. After each email the recipient's watermark (`reminder_digests.through_id`) is
+ *    committed, so a retry after a partial failure sends only what is missing; the rows are done (`notified_at`)
+ *    when every recipient has them. Both phases read a large backlog in SQL, not in the process (docs/BENCHMARKS.md).
  *
  * Digests carry references, types, laws, statuses, due dates and days left — never who the subject is.
  */
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import { remindersSent, requests, staffUsers, type ReminderKind, type RequestStatus } from "#db/schema/index.ts";
+import type { Regime, ReminderKind, RequestStatus, RequestType } from "#db/schema/index.ts";
 import { isoOfDay, type Day } from "#app/models/calendar/civil-date.ts";
 import { addWorkingDays, parseHolidays, type Holidays } from "#app/models/calendar/working-days.ts";
 import { endOfDay, localDay, startOfDay } from "#app/models/calendar/zone.ts";
@@ -31,6 +32,7 @@ import type { DigestItem, DigestSection } from "#app/emails/deadline-digest.tsx"
 import { formatDueDate } from "./deadlines.ts";
 import { regimeLabels } from "./regions.ts";
 import { requestTypeLabels } from "./request-types.ts";
+import { CLOSED_STATUSES } from "./retention.server.ts";
 import { enqueueAgain, schedulerClock } from "./schedules.server.ts";
 
 /** Statuses in which a request is still open: deadlines run, reminders apply. */
@@ -53,6 +55,8 @@ export type DigestKind = (typeof DIGEST_KINDS)[number];
 /** A digest lists at most this many requests per section, then "and N more". */
 export const DIGEST_SECTION_LIMIT = 100;
 
+/** Key of the advisory lock that lets one run record reminders at a time (ASCII "remind"). */
+const RECORD_LOCK_KEY = 0x72656d696e64n;
 /** Key of the advisory lock that lets one digest delivery run at a time (ASCII "digest"). */
 const DELIVERY_LOCK_KEY = 0x646967657374n;
 
@@ -100,210 +104,216 @@ export function pgArray(values: readonly (string | number)[], type: "bigint" | "
   return sql`${`{${values.join(",")}}`}::${sql.raw(type)}[]`;
 }
 /**
- * A constant list of statuses as an SQL literal (not a parameter), so the planner can match partial indexes whose
- * predicate is a status list (e.g. the staff queue's open-requests index on the effective due date).
+ * A constant list of enum values as an SQL literal (not a parameter), so the planner can match partial indexes
+ * whose predicate is such a list.
  */
-function statusArray(statuses: readonly RequestStatus[]) {
-  for (const v of statuses) if (!/^[a-z_]+$/.test(v)) throw new TypeError("not a status");
-  return sql.raw(`'{${statuses.join(",")}}'::request_status[]`);
+function enumArray(values: readonly string[], type: "request_status" | "reminder_kind") {
+  for (const v of values) if (!/^[a-z_]+$/.test(v)) throw new TypeError("not an enum value");
+  return sql.raw(`'{${values.join(",")}}'::${type}[]`);
 }
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
-function countByKind(rows: readonly { kind: string; n: number }[]) {
-  const out: Partial<Record<ReminderKind, number>> = {};
-  for (const r of rows) out[r.kind as ReminderKind] = (out[r.kind as ReminderKind] ?? 0) + Number(r.n);
-  return out;
-}
+/**
+ * "Still open", written as "not closed": the same set of statuses, in the form of the staff queue's partial index on
+ * the effective due date (db/schema/requests.ts), which then answers the due-date scan from the index alone.
+ */
+const notClosed = sql`status <> all(${enumArray(CLOSED_STATUSES, "request_status")})`;
 
 /**
  * Phase 1: records today's reminders (idempotent) and returns how many rows each kind gained, plus the requests
- * whose acknowledgement this run must queue.
+ * whose acknowledgement this run must queue. Two statements: the due dates (an index scan), and the extension
+ * windows and acknowledgements together (one pass over the open requests).
  */
 export async function recordReminders(db: Executor, { clock = schedulerClock, settings = reminderSettings() }: ReminderOptions = {}) {
   const now = clock();
   const w = reminderWindows(now, settings);
-  const open = statusArray(OPEN_STATUSES);
-  const ackable = statusArray(ACKNOWLEDGEABLE_STATUSES);
+  const ackable = enumArray(ACKNOWLEDGEABLE_STATUSES, "request_status");
+  // One recorder at a time: concurrent runs inserting the same keys in different orders could deadlock on the unique
+  // index; serialized, a second run waits and then finds every row there (ON CONFLICT DO NOTHING).
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${RECORD_LOCK_KEY.toString()}::bigint)`);
 
-  // Due dates: the most urgent of overdue / very soon / soon, on the effective (extended, if so) due date.
-  const due = await db.execute<{ kind: string; n: number }>(sql`
-    with ins as (
-      insert into reminders_sent (request_id, kind, day, created_at)
-      select r.id,
-             (case when r.due < ${ts(w.todayStart)} then 'overdue'
-                   when r.due <= ${ts(w.veryEnd)} then 'due_very_soon'
-                   else 'due_soon' end)::reminder_kind,
-             ${w.day}::date, ${ts(now)}
-      from (select id, coalesce(extended_due_at, due_at) as due from requests
-            where status = any(${open}) and coalesce(extended_due_at, due_at) <= ${ts(w.soonEnd)}) r
-      on conflict on constraint reminders_sent_request_kind_day_key do nothing
-      returning kind
-    )
-    select kind::text as kind, count(*)::int as n from ins group by kind`);
+    // Due dates: the most urgent of overdue / very soon / soon, on the effective (extended, if so) due date.
+    const due = (await tx.execute(sql`
+      with ins as (
+        insert into reminders_sent (request_id, kind, day, created_at)
+        select id,
+               (case when coalesce(extended_due_at, due_at) < ${ts(w.todayStart)} then 'overdue'
+                     when coalesce(extended_due_at, due_at) <= ${ts(w.veryEnd)} then 'due_very_soon'
+                     else 'due_soon' end)::reminder_kind,
+               ${w.day}::date, ${ts(now)}
+        from requests
+        where ${notClosed} and coalesce(extended_due_at, due_at) <= ${ts(w.soonEnd)}
+        on conflict on constraint reminders_sent_request_kind_day_key do nothing
+        returning kind
+      )
+      select kind::text as kind, count(*)::int as n, null::uuid[] as ids from ins group by kind`)) as unknown as KindCount[];
 
-  // The window to notify an extension closes soon, and the request has not been extended.
-  const extension = await db.execute<{ kind: string; n: number }>(sql`
-    with ins as (
-      insert into reminders_sent (request_id, kind, day, created_at)
-      select id, 'extension_window', ${w.day}::date, ${ts(now)}
-      from requests
-      where status = any(${open}) and extended_due_at is null and extension_notice_by is not null
-        and extension_notice_by >= ${ts(w.todayStart)} and extension_notice_by <= ${ts(w.extensionEnd)}
-      on conflict on constraint reminders_sent_request_kind_day_key do nothing
-      returning kind
-    )
-    select kind::text as kind, count(*)::int as n from ins group by kind`);
+    // Extension windows closing (not extended yet), and acknowledgements at risk: those that can be sent are queued
+    // (a row per day, delivered at once: no digest line); those that cannot — or were queued on an earlier day and
+    // still did not go out — are escalated to staff.
+    const extensionWindow = sql`c.extended_due_at is null and c.extension_notice_by >= ${ts(w.todayStart)} and c.extension_notice_by <= ${ts(w.extensionEnd)}`;
+    const acknowledgementAtRisk = sql`c.acknowledged_at is null and c.acknowledge_by <= ${ts(w.acknowledgeEnd)}`;
+    const rest = (await tx.execute(sql`
+      with c as materialized (
+        select id, status, extended_due_at, extension_notice_by, acknowledged_at, acknowledge_by from requests
+        where ${notClosed}
+          and ((extended_due_at is null and extension_notice_by >= ${ts(w.todayStart)} and extension_notice_by <= ${ts(w.extensionEnd)})
+               or (acknowledged_at is null and acknowledge_by <= ${ts(w.acknowledgeEnd)}))
+      ),
+      ext as (
+        insert into reminders_sent (request_id, kind, day, created_at)
+        select c.id, 'extension_window', ${w.day}::date, ${ts(now)} from c where ${extensionWindow}
+        on conflict on constraint reminders_sent_request_kind_day_key do nothing
+        returning request_id
+      ),
+      enq as (
+        insert into reminders_sent (request_id, kind, day, created_at, notified_at)
+        select c.id, 'acknowledgement_enqueued', ${w.day}::date, ${ts(now)}, ${ts(now)} from c
+        where ${acknowledgementAtRisk} and c.status = any(${ackable})
+        on conflict on constraint reminders_sent_request_kind_day_key do nothing
+        returning request_id
+      ),
+      esc as (
+        insert into reminders_sent (request_id, kind, day, created_at)
+        select c.id, 'acknowledgement_due', ${w.day}::date, ${ts(now)} from c
+        where ${acknowledgementAtRisk}
+          and (not (c.status = any(${ackable}))
+               or exists (select 1 from reminders_sent s
+                          where s.request_id = c.id and s.kind = 'acknowledgement_enqueued' and s.day < ${w.day}::date))
+        on conflict on constraint reminders_sent_request_kind_day_key do nothing
+        returning request_id
+      )
+      select 'extension_window' as kind, count(*)::int as n, null::uuid[] as ids from ext
+      union all select 'acknowledgement_enqueued', count(*)::int, array_agg(request_id) from enq
+      union all select 'acknowledgement_due', count(*)::int, null from esc`)) as unknown as KindCount[];
 
-  // Acknowledgements at risk: queue the ones that can be sent (a row per day, delivered at once — it is no digest
-  // line); escalate the ones that cannot, or that were queued on an earlier day and still did not go out.
-  const ackCandidates = sql`
-    select id, status from requests
-    where status = any(${open}) and acknowledge_by is not null and acknowledged_at is null and acknowledge_by <= ${ts(w.acknowledgeEnd)}`;
-  const enqueued = await db.execute<{ requestId: string }>(sql`
-    insert into reminders_sent (request_id, kind, day, created_at, notified_at)
-    select id, 'acknowledgement_enqueued', ${w.day}::date, ${ts(now)}, ${ts(now)}
-    from (${ackCandidates}) c
-    where c.status = any(${ackable})
-    on conflict on constraint reminders_sent_request_kind_day_key do nothing
-    returning request_id as "requestId"`);
-  const escalated = await db.execute<{ kind: string; n: number }>(sql`
-    with ins as (
-      insert into reminders_sent (request_id, kind, day, created_at)
-      select c.id, 'acknowledgement_due', ${w.day}::date, ${ts(now)}
-      from (${ackCandidates}) c
-      where not (c.status = any(${ackable}))
-         or exists (select 1 from reminders_sent s
-                    where s.request_id = c.id and s.kind = 'acknowledgement_enqueued' and s.day < ${w.day}::date)
-      on conflict on constraint reminders_sent_request_kind_day_key do nothing
-      returning kind
-    )
-    select kind::text as kind, count(*)::int as n from ins group by kind`);
-
-  const acknowledgementRequestIds = (enqueued as unknown as { requestId: string }[]).map((r) => r.requestId);
-  const recorded = countByKind([
-    ...(due as unknown as { kind: string; n: number }[]),
-    ...(extension as unknown as { kind: string; n: number }[]),
-    ...(escalated as unknown as { kind: string; n: number }[]),
-  ]);
-  if (acknowledgementRequestIds.length > 0) recorded.acknowledgement_enqueued = acknowledgementRequestIds.length;
-  return { day: w.day, recorded, acknowledgementRequestIds };
+    const recorded: Partial<Record<ReminderKind, number>> = {};
+    for (const r of [...due, ...rest]) if (Number(r.n) > 0) recorded[r.kind as ReminderKind] = Number(r.n);
+    const acknowledgementRequestIds = rest.find((r) => r.kind === "acknowledgement_enqueued")?.ids ?? [];
+    return { day: w.day, recorded, acknowledgementRequestIds };
+  });
 }
 
-type PendingRow = {
-  id: number;
+type KindCount = { kind: string; n: number; ids: string[] | null };
+
+type DigestRow = {
   kind: DigestKind;
-  notifiedStaffIds: string[];
   reference: string;
-  type: keyof typeof requestTypeLabels;
-  regime: keyof typeof regimeLabels;
+  type: RequestType;
+  regime: Regime;
   status: RequestStatus;
-  dueAt: Date;
-  extendedDueAt: Date | null;
-  extensionNoticeBy: Date | null;
-  acknowledgeBy: Date | null;
-  assigneeId: string | null;
+  deadline: Date;
+  total: number;
 };
 
-type Recipient = { id: string; email: string; role: string };
-
-/** Who gets a reminder: the assignee when active, else every active admin and processor. */
-export function recipientsFor(assigneeId: string | null, active: ReadonlyMap<string, Recipient>, fallback: readonly Recipient[]): readonly Recipient[] {
-  const assignee = assigneeId ? active.get(assigneeId) : undefined;
-  return assignee ? [assignee] : fallback;
-}
-
-function deadlineOf(row: PendingRow): Date {
-  if (row.kind === "extension_window") return row.extensionNoticeBy ?? row.dueAt;
-  if (row.kind === "acknowledgement_due") return row.acknowledgeBy ?? row.dueAt;
-  return row.extendedDueAt ?? row.dueAt;
-}
-
-function digestItem(row: PendingRow, today: Day, s: ReminderSettings, appUrl: string): DigestItem {
-  const deadline = deadlineOf(row);
+function digestItem(row: DigestRow, today: Day, s: ReminderSettings, appUrl: string): DigestItem {
   return {
     reference: row.reference,
     requestType: requestTypeLabels[row.type],
     regime: regimeLabels[row.regime],
     status: row.status.replaceAll("_", " "),
-    dueDate: formatDueDate(deadline, s.timeZone),
-    daysLeft: localDay(deadline, s.timeZone) - today,
+    dueDate: formatDueDate(row.deadline, s.timeZone),
+    daysLeft: localDay(row.deadline, s.timeZone) - today,
     url: `${appUrl}/admin/requests/${row.reference}`,
   };
 }
 
-/** The digest's sections from rows, most urgent first within each, capped at DIGEST_SECTION_LIMIT. */
-export function buildSections(rows: readonly PendingRow[], today: Day, s: ReminderSettings, appUrl: string) {
+/** The digest's sections from the top rows of each kind (most urgent first) and each kind's total. */
+export function buildSections(rows: readonly DigestRow[], today: Day, s: ReminderSettings, appUrl: string) {
   const sections = Object.fromEntries(DIGEST_KINDS.map((k) => [k, { items: [] as DigestItem[], more: 0 }])) as Record<DigestKind, DigestSection>;
-  const sorted = [...rows].sort((a, b) => deadlineOf(a).getTime() - deadlineOf(b).getTime() || a.reference.localeCompare(b.reference));
-  for (const row of sorted) {
+  for (const row of rows) {
     const section = sections[row.kind];
-    if (section.items.length < DIGEST_SECTION_LIMIT) section.items.push(digestItem(row, today, s, appUrl));
-    else section.more += 1;
+    section.items.push(digestItem(row, today, s, appUrl));
+    section.more = Number(row.total) - section.items.length;
   }
   return sections;
 }
 
 /**
- * Phase 2: sends today's undelivered reminders as one digest per recipient. Throws when some digest could not be
- * sent (after trying all), so the job is retried; the retry sends only what is still missing.
+ * Phase 2: sends today's undelivered reminders as one digest per recipient — the request's active assignee, else
+ * every active admin and processor. One statement reads the undelivered rows once and returns, for every recipient,
+ * the top DIGEST_SECTION_LIMIT lines of each section and the section totals (after that recipient's watermark), so a
+ * large backlog never travels into the process. After each email the recipient's watermark (`reminder_digests`) is
+ * committed; when every recipient has been served, the rows are marked delivered in one statement. Throws when some
+ * digest could not be sent (after trying all), so the job is retried; the retry sends only the missing ones.
  */
 export async function deliverDigests(db: Executor, { clock = schedulerClock, settings = reminderSettings() }: ReminderOptions = {}) {
   const env = getEnv();
   const now = clock();
   const { today, day } = reminderWindows(now, settings);
+  const digestKinds = enumArray(DIGEST_KINDS, "reminder_kind");
   return db.transaction(async (tx) => {
     // One deliverer at a time; the lock ends with this transaction (or with the connection if the process dies).
     await tx.execute(sql`select pg_advisory_xact_lock(${DELIVERY_LOCK_KEY.toString()}::bigint)`);
-    const rows = (await tx
-      .select({
-        id: remindersSent.id,
-        kind: remindersSent.kind,
-        notifiedStaffIds: remindersSent.notifiedStaffIds,
-        reference: requests.reference,
-        type: requests.type,
-        regime: requests.regime,
-        status: requests.status,
-        dueAt: requests.dueAt,
-        extendedDueAt: requests.extendedDueAt,
-        extensionNoticeBy: requests.extensionNoticeBy,
-        acknowledgeBy: requests.acknowledgeBy,
-        assigneeId: requests.assigneeId,
-      })
-      .from(remindersSent)
-      .innerJoin(requests, eq(requests.id, remindersSent.requestId))
-      .where(and(eq(remindersSent.day, day), isNull(remindersSent.notifiedAt), inArray(remindersSent.kind, [...DIGEST_KINDS])))) as PendingRow[];
-    const result = { pending: rows.length, digests: 0, failedDigests: 0, delivered: 0, withoutRecipient: 0 };
-    if (rows.length === 0) return result;
+    const [range] = (await tx.execute(sql`
+      select count(*)::int as pending, coalesce(max(id), 0)::bigint as "maxId" from reminders_sent
+      where day = ${day}::date and notified_at is null and kind = any(${digestKinds})`)) as unknown as { pending: number; maxId: string }[];
+    const pending = Number(range?.pending ?? 0);
+    const maxId = Number(range?.maxId ?? 0);
+    const result = { pending, digests: 0, failedDigests: 0, delivered: 0, withoutRecipient: 0 };
+    if (pending === 0) return result;
 
-    const staff = await tx
-      .select({ id: staffUsers.id, email: staffUsers.email, role: staffUsers.role })
-      .from(staffUsers)
-      .where(isNull(staffUsers.disabledAt));
-    const active = new Map(staff.map((s) => [s.id, s]));
-    const workers = staff.filter((s) => s.role === "admin" || s.role === "processor");
+    const staff = (await tx.execute(sql`
+      select s.id, s.email, s.role::text as role, coalesce(d.through_id, 0)::bigint as "throughId"
+      from staff_users s left join reminder_digests d on d.staff_id = s.id and d.day = ${day}::date
+      where s.disabled_at is null
+      order by s.created_at, s.id`)) as unknown as { id: string; email: string; role: string; throughId: string }[];
+    const isWorker = (role: string) => role === "admin" || role === "processor";
+    if (!staff.some((s) => isWorker(s.role))) {
+      const [orphans] = (await tx.execute(sql`
+        select count(*)::int as n from reminders_sent x
+        join requests r on r.id = x.request_id
+        left join staff_users a on a.id = r.assignee_id and a.disabled_at is null
+        where x.day = ${day}::date and x.notified_at is null and x.kind = any(${digestKinds}) and x.id <= ${maxId} and a.id is null`)) as unknown as { n: number }[];
+      result.withoutRecipient = Number(orphans?.n ?? 0);
+    }
 
-    // recipient id → the rows their digest still lacks
-    const byRecipient = new Map<string, { recipient: Recipient; rows: PendingRow[] }>();
-    const recipientsOfRow = new Map<number, readonly Recipient[]>();
-    for (const row of rows) {
-      const recipients = recipientsFor(row.assigneeId, active, workers);
-      recipientsOfRow.set(row.id, recipients);
-      if (recipients.length === 0) result.withoutRecipient += 1;
-      for (const r of recipients) {
-        if (row.notifiedStaffIds.includes(r.id)) continue;
-        let entry = byRecipient.get(r.id);
-        if (!entry) byRecipient.set(r.id, (entry = { recipient: r, rows: [] }));
-        entry.rows.push(row);
+    const lines = new Map<string, DigestRow[]>();
+    if (staff.length > 0) {
+      const recipients = sql.join(
+        staff.map((m) => sql`(${m.id}::uuid, ${Number(m.throughId)}::bigint, ${isWorker(m.role)}::boolean)`),
+        sql`, `,
+      );
+      const rows = (await tx.execute(sql`
+        with owed as materialized (
+          select x.id, x.kind::text as kind, r.reference, r.type::text as type, r.regime::text as regime, r.status::text as status,
+                 a.id as assignee,
+                 case x.kind when 'extension_window' then coalesce(r.extension_notice_by, r.due_at)
+                             when 'acknowledgement_due' then coalesce(r.acknowledge_by, r.due_at)
+                             else coalesce(r.extended_due_at, r.due_at) end as deadline
+          from reminders_sent x
+          join requests r on r.id = x.request_id
+          left join staff_users a on a.id = r.assignee_id and a.disabled_at is null
+          where x.day = ${day}::date and x.notified_at is null and x.kind = any(${digestKinds}) and x.id <= ${maxId}
+        ),
+        recipients (staff_id, through_id, is_worker) as (values ${recipients}),
+        per as (
+          select rc.staff_id, o.kind, o.reference, o.type, o.regime, o.status, o.deadline,
+                 count(*) over (partition by rc.staff_id, o.kind)::int as total,
+                 row_number() over (partition by rc.staff_id, o.kind order by o.deadline, o.reference) as rn
+          from recipients rc
+          join owed o on o.id > rc.through_id and (o.assignee = rc.staff_id or (o.assignee is null and rc.is_worker))
+        )
+        select staff_id as "staffId", kind, reference, type, regime, status, deadline, total from per
+        where rn <= ${DIGEST_SECTION_LIMIT}
+        order by staff_id, kind, rn`)) as unknown as (Omit<DigestRow, "deadline"> & { staffId: string; deadline: string | Date })[];
+      for (const { staffId, ...row } of rows) {
+        let list = lines.get(staffId);
+        if (!list) lines.set(staffId, (list = []));
+        list.push({ ...row, deadline: new Date(row.deadline) });
       }
     }
 
-    const delivered = new Map<number, Set<string>>(rows.map((r) => [r.id, new Set(r.notifiedStaffIds)]));
     const dayLabel = formatDueDate(endOfDay(today, settings.timeZone), settings.timeZone);
-    for (const { recipient, rows: theirs } of byRecipient.values()) {
+    for (const member of staff) {
+      const theirs = lines.get(member.id);
+      if (!theirs || theirs.length === 0) continue;
       const sections = buildSections(theirs, today, settings, env.APP_URL);
+      const count = Object.values(sections).reduce((n, x) => n + x.items.length + x.more, 0);
       try {
         await sendEmail({
-          to: recipient.email,
+          to: member.email,
           template: "deadline-digest",
           props: {
             dayLabel,
@@ -319,33 +329,29 @@ export async function deliverDigests(db: Executor, { clock = schedulerClock, set
         });
       } catch (err) {
         result.failedDigests += 1;
-        logger.warn({ err, staffId: recipient.id }, "deadline digest not sent; the job will retry it");
+        logger.warn({ err, staffId: member.id }, "deadline digest not sent; the job will retry it");
         continue;
       }
       result.digests += 1;
-      const ids = theirs.map((r) => r.id);
       // Outside the lock's transaction, so the record survives whatever happens to the rest of this run.
       await db.execute(sql`
-        update reminders_sent set notified_staff_ids = array_append(notified_staff_ids, ${recipient.id}::uuid)
-        where id = any(${pgArray(ids, "bigint")})
-          and not (${recipient.id}::uuid = any(notified_staff_ids))`);
-      for (const id of ids) delivered.get(id)!.add(recipient.id);
+        insert into reminder_digests (staff_id, day, through_id, reminders, sent_at)
+        values (${member.id}::uuid, ${day}::date, ${maxId}, ${count}, ${ts(clock())})
+        on conflict (staff_id, day) do update
+          set through_id = greatest(reminder_digests.through_id, excluded.through_id),
+              reminders = reminder_digests.reminders + excluded.reminders, sent_at = excluded.sent_at`);
     }
 
-    const done = rows
-      .filter((r) => {
-        const recipients = recipientsOfRow.get(r.id)!;
-        return recipients.length > 0 && recipients.every((x) => delivered.get(r.id)!.has(x.id));
-      })
-      .map((r) => r.id);
-    for (let i = 0; i < done.length; i += 10_000) {
-      const chunk = done.slice(i, i + 10_000);
-      await db.execute(sql`
-        update reminders_sent set notified_at = ${ts(clock())}
-        where id = any(${pgArray(chunk, "bigint")})`);
-    }
-    result.delivered = done.length;
     if (result.failedDigests > 0) throw new DigestDeliveryError(result.failedDigests, result.digests);
+    // Everyone owed a reminder up to maxId has it (or there is nobody to send it to): done, in one statement.
+    if (result.withoutRecipient === 0) {
+      const done = (await db.execute(sql`
+        with d as (update reminders_sent set notified_at = ${ts(clock())}
+                   where day = ${day}::date and notified_at is null and kind = any(${digestKinds}) and id <= ${maxId}
+                   returning 1)
+        select count(*)::int as n from d`)) as unknown as { n: number }[];
+      result.delivered = Number(done[0]?.n ?? 0);
+    }
     return result;
   });
 }

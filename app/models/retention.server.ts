@@ -166,7 +166,9 @@ export async function purgeExpired(db: Executor, { clock = schedulerClock, setti
   const staffSessions = await purgeExpiredStaffSessions(db, clock);
   const accessPackages = await purgeExpiredAccessPackages(db, now);
   const oldestReminderDay = isoOfDay(localDay(now, settings.timeZone) - REMINDERS_KEEP_DAYS);
-  const reminders = await count(db, sql`delete from reminders_sent where day < ${oldestReminderDay}::date and (notified_at is not null or kind <> 'expiry_notice')`);
+  const reminders =
+    (await count(db, sql`delete from reminders_sent where day < ${oldestReminderDay}::date and (notified_at is not null or kind <> 'expiry_notice')`)) +
+    (await count(db, sql`delete from reminder_digests where day < ${oldestReminderDay}::date`));
   const schedulerRunRecords = await purgeSchedulerRuns(db, now, SCHEDULER_RUNS_KEEP_DAYS);
   return { verificationChallenges, statusTokens, staffSessions, accessPackages, reminders, schedulerRuns: schedulerRunRecords };
 }

@@ -12,7 +12,7 @@ import { getEnv } from "#app/utils/env.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { remindersSent, requests, staffUsers } from "#db/schema/index.ts";
+import { reminderDigests, remindersSent, requests, staffUsers } from "#db/schema/index.ts";
 import { closeQueues, getQueue } from "#jobs/queues.ts";
 import { addRequest, addStaff, at, digestsTo, linesUnder, reminderKeys, resetWorld } from "./schedules-fixtures.ts";
 
@@ -280,8 +280,11 @@ describe("who gets the digest", () => {
     expect(only(auditor.email)).toHaveLength(0);
     expect(only(gone.email)).toHaveLength(0);
     const rows = await db.select().from(remindersSent).where(eq(remindersSent.requestId, unassigned.id));
-    expect(rows[0]!.notifiedStaffIds.sort()).toEqual([admin.id, processor.id, assignee.id].sort());
     expect(rows[0]!.notifiedAt).not.toBeNull();
+    const digests = await db.select().from(reminderDigests).where(eq(reminderDigests.day, "2026-07-30"));
+    expect(digests.map((d) => d.staffId).sort()).toEqual([admin.id, processor.id, assignee.id].sort());
+    expect(digests.find((d) => d.staffId === assignee.id)?.reminders).toBe(3);
+    expect(digests.find((d) => d.staffId === admin.id)?.reminders).toBe(2);
   });
 
   it("sends one digest per recipient and day when many runs race (several workers, retries)", async () => {
