@@ -51,7 +51,7 @@ const scalar = (v: JsonValue | undefined): string | undefined => (typeof v === "
 export function normalizeDataPoint(kind: DataPointKind, value: string, map?: Pick<DataMap, "normalization">): string | undefined {
   switch (kind) {
     case "phone":
-      return normalizePhone(value, map?.normalization.defaultCallingCode);
+      return normalizePhone(value, map?.normalization?.defaultCallingCode);
     case "accountId":
       return normalizeAccountId(value);
     case "postalCode": {

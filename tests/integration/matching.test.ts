@@ -1,0 +1,97 @@
+/**
+ * Data-point matching against the demo stores: the supplied phone, postal code, order number and account id are
+ * looked for among the records the verified email reaches; the kinds that match are recorded and raise the
+ * verification level (1 + matches). Someone else's data points match nothing. Values are never stored or logged.
+ * The job is queued when the email is verified.
+ */
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listEvents } from "#app/models/audit.server.ts";
+import { matchDataPoints, normalizeDataPoint } from "#app/models/matching.server.ts";
+import { getRequestById, insertRequest, submitRequest } from "#app/models/requests.server.ts";
+import { subjectForRequest } from "#app/models/stores.server.ts";
+import { verifyCode } from "#app/models/verification.server.ts";
+import { closeMailer } from "#app/utils/mailer.server.ts";
+import { closeRedis } from "#app/utils/redis.server.ts";
+import { getDb } from "#db/client.server.ts";
+import { requestEvents, requests } from "#db/schema/index.ts";
+import { closeQueues } from "#jobs/queues.ts";
+import { startWorker, type RunningWorker } from "#jobs/worker.ts";
+import { codeFromMail, eventually, verificationMailFor } from "#tests/helpers/flow.ts";
+import { createDemoStores, type DemoStores } from "./execution-fixtures.ts";
+
+const db = () => getDb();
+let demo: DemoStores;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  demo = await createDemoStores(db(), 20);
+}, 60_000);
+afterAll(async () => {
+  await worker?.close(5000);
+  await closeQueues();
+  await closeMailer();
+  await closeRedis();
+  await demo?.close();
+});
+
+async function verifiedRequest(email: string, dataPoints: Record<string, string>) {
+  const created = await insertRequest(db(), { type: "access", email, region: "UK", receivedAt: new Date(), dataPoints });
+  await db().update(requests).set({ status: "verified", verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, created.id));
+  return created.id;
+}
+
+describe("data-point matching", () => {
+  it("normalizes what people type", () => {
+    expect(normalizeDataPoint("postalCode", " w1j 7nt ")).toBe("W1J7NT");
+    expect(normalizeDataPoint("orderNumber", "#so-1001")).toBe("SO-1001");
+    expect(normalizeDataPoint("phone", "020 7946 0018", { normalization: { defaultCallingCode: "+44" } })).toBe("+442079460018");
+    expect(normalizeDataPoint("phone", "12", {})).toBeUndefined();
+  });
+
+  it("records every kind that matches the email's own records and raises the level to 1 + matches; values stay out of the trail", async () => {
+    const ada = demo.customers[0]!;
+    const [order] = await demo.shop.sql`select order_number from orders where customer_id = ${ada.id} order by id limit 1`;
+    const national = `0${ada.phone.slice(3, 6)} ${ada.phone.slice(6)}`;
+    const id = await verifiedRequest(ada.email, { phone: national, postalCode: ada.postcode.toLowerCase().replace(" ", ""), orderNumber: `#${String(order!.order_number).toLowerCase()}`, accountId: ` ${ada.accountNumber} ` });
+    const result = await matchDataPoints(db(), id);
+    expect(result).toMatchObject({ status: "matched", matched: ["phone", "postalCode", "orderNumber", "accountId"], level: 5 });
+    const row = (await getRequestById(db(), id))!;
+    expect(row.matchedDataPoints).toEqual(["phone", "postalCode", "orderNumber", "accountId"]);
+    expect(row.verificationLevel).toBe(5);
+    // The stores may now be searched by the matched phone and account id too.
+    expect(subjectForRequest(row)).toMatchObject({ email: ada.email, phone: national, accountId: ` ${ada.accountNumber} ` });
+    const events = await db().select().from(requestEvents).where(eq(requestEvents.requestId, id));
+    const matched = events.find((e) => e.action === "verification.data_points_matched")!;
+    expect(matched.details).toMatchObject({ supplied: ["phone", "postalCode", "orderNumber", "accountId"], matched: ["phone", "postalCode", "orderNumber", "accountId"], level: 5 });
+    const trail = JSON.stringify(events);
+    for (const value of [ada.accountNumber, String(order!.order_number), ada.phone.slice(3), ada.postcode]) expect(trail).not.toContain(value);
+    // Again: nothing changes.
+    expect(await matchDataPoints(db(), id)).toMatchObject({ matched: ["phone", "postalCode", "orderNumber", "accountId"], level: 5 });
+  });
+
+  it("someone else's data points match nothing; a partial match counts only what matched", async () => {
+    const ada = demo.customers[0]!;
+    const grace = demo.customers[1]!;
+    const [graceOrder] = await demo.shop.sql`select order_number from orders where customer_id = ${grace.id} limit 1`;
+    const id = await verifiedRequest(ada.email, { phone: grace.phone, orderNumber: String(graceOrder!.order_number), postalCode: ada.postcode });
+    expect(await matchDataPoints(db(), id)).toMatchObject({ matched: ["postalCode"], level: 2 });
+    const row = (await getRequestById(db(), id))!;
+    expect(row.matchedDataPoints).toEqual(["postalCode"]);
+    expect(subjectForRequest(row).phone).toBeUndefined();
+
+    const stranger = await verifiedRequest("nobody@example.com", { phone: ada.phone, accountId: ada.accountNumber });
+    expect(await matchDataPoints(db(), stranger)).toMatchObject({ matched: [], level: 1 });
+  });
+
+  it("runs by itself after the email is verified", async () => {
+    worker = await startWorker({ concurrency: 2, schedules: false });
+    const alan = demo.customers[2]!;
+    const { reference, requestId } = await submitRequest(db(), { type: "access", email: alan.email, region: "UK", dataPoints: { accountId: alan.accountNumber } });
+    const code = codeFromMail(await verificationMailFor(alan.email));
+    expect((await verifyCode(db(), reference, code)).ok).toBe(true);
+    await eventually(async () => (await getRequestById(db(), requestId))?.matchedDataPoints.includes("accountId"), 20_000);
+    expect((await getRequestById(db(), requestId))!.verificationLevel).toBe(2);
+    expect((await listEvents(db(), requestId)).map((e) => e.action)).toContain("verification.data_points_matched");
+  });
+});
