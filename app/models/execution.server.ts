@@ -485,6 +485,39 @@ export async function sendCompletionEmail(db: Executor, requestId: string, clock
   return "sent" as const;
 }
 
+/**
+ * For the reconcile job (Redis may lose jobs): approved requests get `execute-request` again, processing requests
+ * whose flow is gone get it back (startExecution adds it only when its parent job is missing), and completed requests
+ * whose completion email was never recorded get it queued. Work younger than a minute is left to the jobs in flight.
+ */
+export async function reconcileExecutions(db: Executor, clock: Clock = systemClock) {
+  const now = clock();
+  const settled = new Date(now.getTime() - 60_000);
+  const executing = await db
+    .select({ id: requests.id, status: requests.status })
+    .from(requests)
+    .where(and(inArray(requests.status, ["approved", "processing"]), sql`${requests.updatedAt} < ${settled.toISOString()}`));
+  let restarted = 0;
+  for (const r of executing) {
+    if (r.status === "approved") await enqueue("execute-request", { requestId: r.id });
+    else if ((await startExecution(db, r.id, clock)) === "started") restarted++;
+  }
+  const since = new Date(now.getTime() - 7 * 86_400_000);
+  const unsent = await db
+    .select({ id: requests.id })
+    .from(requests)
+    .where(
+      and(
+        eq(requests.status, "completed"),
+        sql`${requests.completedAt} > ${since.toISOString()}`,
+        sql`${requests.completedAt} < ${settled.toISOString()}`,
+        sql`not exists (select 1 from ${requestEvents} e where e.request_id = ${requests.id} and e.action = 'request.completion_sent')`,
+      ),
+    );
+  for (const r of unsent) await enqueueCompletion(r.id);
+  return { approved: executing.filter((r) => r.status === "approved").length, restarted, completionEmails: unsent.length };
+}
+
 /** The store runs of a request with their store's name (for the console). */
 export async function executionOverview(db: Executor, requestId: string) {
   return db

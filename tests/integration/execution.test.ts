@@ -13,7 +13,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyPortalSignature } from "#app/connectors/http/signature.ts";
 import { listEvents } from "#app/models/audit.server.ts";
-import { executeStore, finalizeRequest, retryStore, sendCompletionEmail, startExecution } from "#app/models/execution.server.ts";
+import { executeStore, finalizeRequest, reconcileExecutions, retryStore, sendCompletionEmail, startExecution } from "#app/models/execution.server.ts";
 import { getPackage, openPackageFile, packageDir } from "#app/models/packages.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
@@ -181,6 +181,18 @@ describe("execution", () => {
     expect(mail.text).toMatch(/Customer support desk\s*: 1 record deleted, 0 records masked, 1 record kept\./);
     expect(mail.text).toContain("An open warranty claim needs this conversation until it is settled");
     expect(mail.text).not.toContain(grace.email.split("@")[0]!.replace(".", " "));
+  });
+
+  it("reconcile puts back the work Redis lost: an approved request without its job, and a completed one without its email", async () => {
+    const edsger = demo.customers[4]!;
+    const { id } = await approvedRequest("access", edsger.email);
+    await db().update(requests).set({ updatedAt: new Date(Date.now() - 120_000) }).where(eq(requests.id, id));
+    expect(await reconcileExecutions(db())).toMatchObject({ approved: 1 });
+    await waitForStatus(id, "completed");
+    await testMailbox().waitFor((m) => m.to.includes(edsger.email) && m.subject.includes("is complete"), 15_000);
+    await eventually(async () => (await listEvents(db(), id)).some((e) => e.action === "request.completion_sent"));
+    await db().update(requests).set({ completedAt: new Date(Date.now() - 120_000) }).where(eq(requests.id, id));
+    expect(await reconcileExecutions(db())).toMatchObject({ approved: 0, completionEmails: 0 });
   });
 
   it("recovers the right report when the worker died after the store committed but before the run was recorded", async () => {
