@@ -123,6 +123,8 @@ export default function AdminRequests() {
               <>
                 {" · "}
                 <Link to="/admin/audit">Audit log</Link>
+                {" · "}
+                <Link to="/admin/schedules">Schedules</Link>
               </>
             ) : null}
             {me.role === "admin" ? (
