@@ -1,6 +1,9 @@
 import { sql } from "drizzle-orm";
-import { boolean, customType, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, customType, index, integer, pgEnum, pgTable, text, timestamp, uuid, type AnyPgColumn } from "drizzle-orm/pg-core";
 import { staffUsers } from "./staff.ts";
+
+/** The due date that counts: the extended one when there is one (indexed for the staff queue). */
+const effectiveDue = (t: { extendedDueAt: AnyPgColumn; dueAt: AnyPgColumn }) => sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`;
 
 export const requestTypes = [
   "access",
@@ -107,14 +110,18 @@ export const requests = pgTable(
     index("requests_email_index_idx").on(t.emailIndex),
     index("requests_status_due_idx").on(t.status, t.dueAt),
     index("requests_received_idx").on(t.receivedAt),
-    // The staff queue (app/models/queue.server.ts) sorts by the effective due date, coalesce(extended, original).
+    // The staff queue (app/models/queue.server.ts) sorts by the effective due date, coalesce(extended, original). Each
+    // index also carries, after its sort keys, the columns the queue filters on (and the dates the expression is made
+    // of), so a page's ids and its count come from the index alone (index-only scans): docs/BENCHMARKS.md "Staff queue".
     index("requests_queue_open_due_idx")
-      .on(sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id)
+      .on(effectiveDue(t), t.id, t.type, t.regime, t.assigneeId, t.status, t.dueAt, t.extendedDueAt)
       // "Open" as the negation of the ended statuses: a migration cannot name an enum value added in the same run.
       .where(sql`${t.status} not in ('completed', 'denied', 'cancelled', 'expired', 'closed')`),
-    index("requests_queue_status_due_idx").on(t.status, sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id),
-    index("requests_queue_due_idx").on(sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id),
-    index("requests_queue_assignee_due_idx").on(t.assigneeId, sql`coalesce(${t.extendedDueAt}, ${t.dueAt})`, t.id),
+    index("requests_queue_status_due_idx").on(t.status, effectiveDue(t), t.id, t.type, t.regime, t.assigneeId, t.dueAt, t.extendedDueAt),
+    index("requests_queue_due_idx").on(effectiveDue(t), t.id, t.type, t.regime, t.assigneeId, t.status, t.dueAt, t.extendedDueAt),
+    index("requests_queue_assignee_due_idx").on(t.assigneeId, effectiveDue(t), t.id, t.type, t.regime, t.status, t.dueAt, t.extendedDueAt),
+    index("requests_queue_type_regime_due_idx").on(t.type, t.regime, effectiveDue(t), t.id, t.status, t.assigneeId, t.receivedAt, t.dueAt, t.extendedDueAt),
+    index("requests_queue_received_idx").on(t.receivedAt, t.id, t.type, t.regime, t.assigneeId, t.status, t.dueAt, t.extendedDueAt),
   ],
 );
 
