@@ -15,7 +15,7 @@
  * scenario's page query is printed (EXPLAIN) so a regression to a sequential scan shows. Figures are written into
  * docs/BENCHMARKS.md between the bench:queue markers (--dry skips that).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
@@ -53,14 +53,16 @@ Object.assign(process.env, {
   APP_URL: "http://localhost:3000",
   SESSION_SECRET: randomBytes(32).toString("hex"),
   ENCRYPTION_KEYS: `bench:${randomBytes(32).toString("base64")}`,
-  BLIND_INDEX_KEY: randomBytes(32).toString("base64"),
+  // Fixed, so a kept database (--reuse) still matches the email search's blind index.
+  BLIND_INDEX_KEY: createHash("sha256").update("portal bench:queue blind index key").digest("base64"),
   ORG_TIMEZONE: "UTC",
 });
 
 const { migrateDatabase } = await import("#db/migrate.ts");
 const { parseQueueParams, queryQueue, queueConditions, effectiveDue } = await import("#app/models/queue.server.ts");
 const { emailBlindIndex } = await import("#app/utils/crypto.server.ts");
-const { requests } = await import("#db/schema/index.ts");
+const schema = await import("#db/schema/index.ts");
+const { requests } = schema;
 
 const NOW = new Date();
 const SEARCH_EMAIL = "bench.customer@example.com";
@@ -162,7 +164,7 @@ async function main() {
   console.log(prep.reused ? "reused the existing data" : `generated in ${(prep.generatedMs / 1000).toFixed(1)} s`);
 
   const client = postgres(DB_URL, { max: 4, onnotice: () => {} });
-  const db = drizzle(client);
+  const db = drizzle(client, { schema });
   const [me] = (await client`select id from staff_users order by email limit 1`) as unknown as [{ id: string }];
   const [sample] = (await client`select reference from requests where status = 'completed' order by id limit 1`) as unknown as [{ reference: string }];
   const [{ n: total }] = (await client`select count(*)::int as n from requests`) as unknown as [{ n: number }];

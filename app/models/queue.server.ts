@@ -9,7 +9,7 @@
  *   blind index, so nothing is decrypted and no address reaches the database in clear.
  * - Counting is capped (COUNT_CAP): "1,000+" is enough for a person, and a full count over a million rows is not free.
  */
-import { and, asc, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Executor } from "#db/client.server.ts";
 import { regimes, requestStatuses, requests, requestTypes, staffUsers, type RequestStatus } from "#db/schema/index.ts";
@@ -232,24 +232,12 @@ export async function queryQueue(
   const where = conditions.length > 0 ? and(...conditions) : undefined;
   const offset = (params.page - 1) * PAGE_SIZE;
 
-  const [rows, counted] = await Promise.all([
+  // Two steps: the page's ids from an index alone (the queue indexes carry type, law, status and assignee, so the
+  // filters are checked without reading the table), then those rows. The capped count runs alongside the first.
+  const [idRows, counted] = await Promise.all([
     db
-      .select({
-        id: requests.id,
-        reference: requests.reference,
-        type: requests.type,
-        regime: requests.regime,
-        jurisdiction: requests.jurisdiction,
-        status: requests.status,
-        receivedAt: requests.receivedAt,
-        dueAt: requests.dueAt,
-        extendedDueAt: requests.extendedDueAt,
-        assigneeId: requests.assigneeId,
-        assigneeName: staffUsers.name,
-        legalHoldSince: requests.legalHoldSince,
-      })
+      .select({ id: requests.id })
       .from(requests)
-      .leftJoin(staffUsers, eq(staffUsers.id, requests.assigneeId))
       .where(where)
       .orderBy(...orderOf(params.sort))
       .limit(PAGE_SIZE + 1)
@@ -258,9 +246,34 @@ export async function queryQueue(
       sql`select count(*)::int as n from (select 1 from ${requests} where ${where ?? sql`true`} limit ${COUNT_CAP + 1}) capped`,
     ),
   ]);
+  const ids = idRows.slice(0, PAGE_SIZE).map((r) => r.id);
+  const fetched =
+    ids.length === 0
+      ? []
+      : await db
+          .select({
+            id: requests.id,
+            reference: requests.reference,
+            type: requests.type,
+            regime: requests.regime,
+            jurisdiction: requests.jurisdiction,
+            status: requests.status,
+            receivedAt: requests.receivedAt,
+            dueAt: requests.dueAt,
+            extendedDueAt: requests.extendedDueAt,
+            assigneeId: requests.assigneeId,
+            assigneeName: staffUsers.name,
+            legalHoldSince: requests.legalHoldSince,
+          })
+          .from(requests)
+          .leftJoin(staffUsers, eq(staffUsers.id, requests.assigneeId))
+          .where(inArray(requests.id, ids));
+  const byId = new Map(fetched.map((r) => [r.id, r]));
+  // A row changed between the two steps (e.g. closed) is still shown as it is now; one deleted is left out.
+  const rows = ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
   const n = Number((counted as unknown as { n: number }[])[0]?.n ?? 0);
   return {
-    rows: rows.slice(0, PAGE_SIZE).map((r) => {
+    rows: rows.map((r) => {
       const effectiveDueAt = r.extendedDueAt ?? r.dueAt;
       return {
         id: r.id,
@@ -283,7 +296,7 @@ export async function queryQueue(
     pageSize: PAGE_SIZE,
     total: Math.min(n, COUNT_CAP),
     totalCapped: n > COUNT_CAP,
-    hasNext: rows.length > PAGE_SIZE,
+    hasNext: idRows.length > PAGE_SIZE,
     status: effectiveStatus(params),
   };
 }
