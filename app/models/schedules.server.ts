@@ -140,7 +140,7 @@ export type ScheduleStatus = {
   registered: boolean;
   /** When the scheduler's pending job is due (BullMQ), or the next time the definition gives if not registered. */
   nextRunAt: Date | null;
-  /** The scheduler's period (the gap between its next two times for a cron pattern). */
+  /** The scheduler's period (for a cron pattern, the longest gap between its next times). */
   intervalMs: number | null;
   lastRun: SchedulerRunSummary | null;
   lastSuccessAt: Date | null;
@@ -149,14 +149,23 @@ export type ScheduleStatus = {
   late: boolean;
 };
 
-/** The period of a repeat setting, measured from `from`: `every`, or the gap between a cron pattern's next two times. */
+/**
+ * The period of a repeat setting, measured from `from`: `every`, or for a cron pattern the longest gap between its
+ * next 15 times (so "weekdays at 08:00" has a period of 3 days, from Friday to Monday, and raises no alarm on Sundays).
+ */
 export function intervalOf(repeat: { every?: number | null; pattern?: string | null; tz?: string | null }, from: number): number | null {
   if (repeat.every) return repeat.every;
   if (!repeat.pattern) return null;
   const opts = { pattern: repeat.pattern, ...(repeat.tz ? { tz: repeat.tz } : {}) };
-  const a = getNextMillis(from, opts);
-  const b = a === undefined ? undefined : getNextMillis(a, opts);
-  return a !== undefined && b !== undefined ? b - a : null;
+  let longest: number | null = null;
+  let t = getNextMillis(from, opts);
+  for (let i = 0; i < 14 && t !== undefined; i++) {
+    const next = getNextMillis(t, opts);
+    if (next === undefined) break;
+    longest = Math.max(longest ?? 0, next - t);
+    t = next;
+  }
+  return longest;
 }
 
 /**

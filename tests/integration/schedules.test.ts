@@ -7,7 +7,7 @@
 import { getNextMillis } from "bullmq";
 import { and, eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { countsOf, getScheduleStatuses, recordSchedulerRun, setSchedulerClock } from "#app/models/schedules.server.ts";
+import { countsOf, getScheduleStatuses, intervalOf, recordSchedulerRun, setSchedulerClock } from "#app/models/schedules.server.ts";
 import { createStaffSession, markStaffSessionMfaVerified } from "#app/models/staff.server.ts";
 import { getEnv, parseEnv } from "#app/utils/env.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
@@ -98,6 +98,14 @@ describe("cron times in the organisation's zone", () => {
       "2026-03-09T15:00:00.000Z",
     ]);
     expect(fires("0 8 * * *", "America/Los_Angeles", "2026-10-31T12:00:00Z", 3)).toEqual(["2026-10-31T15:00:00.000Z", "2026-11-01T16:00:00.000Z", "2026-11-02T16:00:00.000Z"]);
+  });
+
+  it("measures a cron pattern's period as its longest gap, so weekday schedules are not late on weekends", () => {
+    const friday = new Date("2026-03-27T12:00:00Z").getTime();
+    expect(intervalOf({ pattern: "0 8 * * *", tz: "Europe/Berlin" }, friday)).toBe(24 * 3600_000); // 23 h across 29 March, else 24 h
+    expect(intervalOf({ pattern: "0 8 * * *", tz: "Europe/Berlin" }, new Date("2026-10-20T12:00:00Z").getTime())).toBe(25 * 3600_000); // 25 October
+    expect(intervalOf({ pattern: "0 8 * * 1-5", tz: "Europe/Berlin" }, friday)).toBe(72 * 3600_000); // Friday → Monday
+    expect(intervalOf({ every: 60_000 }, friday)).toBe(60_000);
   });
 
   it("the defaults of the nightly jobs (05:00, 05:30) stay clear of the hours DST skips or repeats", () => {
