@@ -119,7 +119,10 @@ export const requests = pgTable(
       .where(sql`${t.status} not in ('completed', 'denied', 'cancelled', 'expired', 'closed')`),
     index("requests_queue_status_due_idx").on(t.status, effectiveDue(t), t.id, t.type, t.regime, t.assigneeId, t.dueAt, t.extendedDueAt),
     index("requests_queue_due_idx").on(effectiveDue(t), t.id, t.type, t.regime, t.assigneeId, t.status, t.dueAt, t.extendedDueAt),
-    index("requests_queue_assignee_due_idx").on(t.assigneeId, effectiveDue(t), t.id, t.type, t.regime, t.status, t.dueAt, t.extendedDueAt),
+    // "Assigned to me" looks at open requests: one's closed ones are found through the status or the all-requests index.
+    index("requests_queue_assignee_due_idx")
+      .on(t.assigneeId, effectiveDue(t), t.id, t.type, t.regime, t.status, t.dueAt, t.extendedDueAt)
+      .where(sql`${t.status} not in ('completed', 'denied', 'cancelled', 'expired', 'closed')`),
     index("requests_queue_type_regime_due_idx").on(t.type, t.regime, effectiveDue(t), t.id, t.status, t.assigneeId, t.receivedAt, t.dueAt, t.extendedDueAt),
     index("requests_queue_received_idx").on(t.receivedAt, t.id, t.type, t.regime, t.assigneeId, t.status, t.dueAt, t.extendedDueAt),
   ],

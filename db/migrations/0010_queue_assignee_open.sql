@@ -1,0 +1,2 @@
+DROP INDEX "requests_queue_assignee_due_idx";--> statement-breakpoint
+CREATE INDEX "requests_queue_assignee_due_idx" ON "requests" USING btree ("assignee_id",coalesce("extended_due_at", "due_at"),"id","type","regime","status","due_at","extended_due_at") WHERE "requests"."status" not in ('completed', 'denied', 'cancelled', 'expired', 'closed');
