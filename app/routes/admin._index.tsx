@@ -148,7 +148,7 @@ export default function AdminRequests() {
 
       <div className="card">
         <Form method="get" aria-labelledby="filter-title">
-          <h2 id="filter-title">Find requests</h2>
+          <h2 id="filter-title">Filter and search</h2>
           {errors.length > 0 ? (
             <div role="alert" className="error" data-testid="queue-errors">
               <p>These filters could not be used:</p>

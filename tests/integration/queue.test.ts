@@ -187,7 +187,7 @@ describe("bad parameters", () => {
     expect(html).toContain("These filters could not be used");
     expect(html).toContain("Choose a status from the list.");
     expect(html).toContain("“Due within” must be a number of days.");
-    expect(html).toContain("Find requests"); // the form is still there
+    expect(html).toContain("Filter and search"); // the form is still there
     expect(html).not.toContain("Something went wrong");
   });
 
