@@ -53,8 +53,12 @@ export default function App() {
 export function ErrorBoundary() {
   const error = useRouteError();
   const status = isRouteErrorResponse(error) ? error.status : 500;
+  // A 4xx thrown with { message: "…" } carries a message meant for the user (e.g. a form that could not be read).
+  const data = isRouteErrorResponse(error) ? (error.data as { message?: unknown } | null) : null;
+  const specific = status >= 400 && status < 500 && typeof data?.message === "string" ? data.message : null;
   const message =
-    status === 404
+    specific ??
+    (status === 404
       ? "We could not find that page."
       : status === 403
         ? "This action is not allowed."
@@ -64,7 +68,7 @@ export function ErrorBoundary() {
             ? "Too many attempts. Please wait a little and try again."
             : status < 500
               ? "That request could not be handled."
-              : "Something went wrong on our side. Please try again later.";
+              : "Something went wrong on our side. Please try again later.");
   return (
     <section className="card" aria-labelledby="error-title">
       <h1 id="error-title">{status === 404 ? "Not found" : "Sorry"}</h1>

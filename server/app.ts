@@ -13,7 +13,7 @@ import { AGENT_FORM_BODY_LIMIT_BYTES, AGENT_FORM_PATH } from "#app/models/agent-
 import type { Env } from "#app/utils/env.server.ts";
 import { loggablePath, logger as rootLogger } from "#app/utils/logger.server.ts";
 import { getRedis } from "#app/utils/redis.server.ts";
-import { bodyLimit, csrfProtection, httpsOnly, securityHeaders } from "./security.ts";
+import { bodyLimit, csrfProtection, formBodiesOnly, httpsOnly, securityHeaders } from "./security.ts";
 
 const log = rootLogger.child({ process: "web" });
 
@@ -60,6 +60,7 @@ export function createApp(env: Env, build: ServerBuild | (() => Promise<ServerBu
   // The authorized-agent form carries a file (≤ 5 MiB): the one path allowed a larger body.
   app.use(bodyLimit(env.BODY_LIMIT_BYTES, { [AGENT_FORM_PATH]: Math.max(env.BODY_LIMIT_BYTES, AGENT_FORM_BODY_LIMIT_BYTES) }));
   app.use(csrfProtection({ appUrl: env.APP_URL }));
+  app.use(formBodiesOnly());
 
   app.all(
     "*",

@@ -100,3 +100,21 @@ export function csrfProtection(options: { appUrl: string }) {
     res.status(403).type("text/plain").send("Forbidden: this request did not come from this site.");
   };
 }
+
+/**
+ * Every state-changing request carries a browser form: urlencoded, or multipart with a boundary. Anything else
+ * (JSON, text, no body type) is refused with 415 before a route tries to parse it; a malformed multipart body is
+ * then a 400 from the route's form reader (app/utils/forms.server.ts).
+ */
+export function formBodiesOnly() {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (SAFE_METHODS.has(req.method) || req.path === "/healthz") return next();
+    const type = (req.get("content-type") ?? "").toLowerCase();
+    if (type.startsWith("application/x-www-form-urlencoded")) return next();
+    if (type.startsWith("multipart/form-data")) {
+      if (/;\s*boundary=\S+/.test(type)) return next();
+      return res.status(400).type("text/plain").send("A multipart form needs a boundary.");
+    }
+    res.status(415).type("text/plain").send("This address accepts form submissions only.");
+  };
+}

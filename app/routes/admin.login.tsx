@@ -6,6 +6,7 @@ import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
 import { signInWithPassword } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { readForm } from "#app/utils/forms.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
 import { getStaffFromRequest, mfaUrl, safeNextPath, startStaffSession } from "#app/utils/session.server.ts";
 
@@ -25,7 +26,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const formData = await request.formData();
+  const formData = await readForm(request, ["email", "password"]);
   const submission = parseWithZod(formData, { schema });
   if (submission.status !== "success") return json(submission.reply({ hideFields: ["password"] }), { status: 400 });
 

@@ -8,6 +8,7 @@ import { regions } from "#app/models/regions.ts";
 import { requestTypeFromSlug, requestTypeInfo } from "#app/models/request-types.ts";
 import { newReference, submitInputFrom, submitRequest } from "#app/models/requests.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { fieldsOf, readForm } from "#app/utils/forms.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Privacy Center — ${data?.label ?? "make a request"}` }];
@@ -35,8 +36,9 @@ export async function loader({ params, request }: LoaderFunctionArgs) {
 
 export async function action({ params, request, context }: ActionFunctionArgs) {
   const type = typeOf(params.type);
-  const formData = await request.formData();
-  const submission = parseWithZod(formData, { schema: intakeSchemaFor(type) });
+  const schema = intakeSchemaFor(type);
+  const formData = await readForm(request, fieldsOf(schema, "website"));
+  const submission = parseWithZod(formData, { schema });
   if (submission.status !== "success") return json(submission.reply(), { status: 400 });
   const values = submission.value as IntakeValues;
   const region = regions.find((r) => r.code === values.region);

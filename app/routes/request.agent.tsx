@@ -15,6 +15,7 @@ import {
 } from "#app/models/agent-intake.ts";
 import { submitAgentRequest } from "#app/models/agents.server.ts";
 import { readUploadForm } from "#app/models/documents.server.ts";
+import { fieldsOf, sanitizeForm } from "#app/utils/forms.server.ts";
 import { newReference } from "#app/models/requests.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
@@ -25,7 +26,8 @@ const submittedPath = (reference: string) => `/requests/${reference}/agent-submi
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const upload = await readUploadForm(request, { fileField: "permission", maxFileBytes: MAX_PERMISSION_BYTES });
-  const submission = parseWithZod(upload.formData, { schema: agentFormSchema });
+  const formData = sanitizeForm(upload.formData, fieldsOf(agentFormSchema, "website"), { files: ["permission"] });
+  const submission = parseWithZod(formData, { schema: agentFormSchema });
   const fieldErrors: Record<string, string[]> = {};
   if (upload.fileTooLarge) fieldErrors.permission = [fileTooLargeMessage];
   else if (upload.file && !upload.file.contentType) fieldErrors.permission = [fileTypeMessage];
@@ -43,7 +45,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const file = upload.file!;
 
   // A filled honeypot gets the same answer a person would, and nothing is recorded.
-  if (String(upload.formData.get("website") ?? "") !== "") return redirect(submittedPath(newReference()));
+  if (String(formData.get("website") ?? "") !== "") return redirect(submittedPath(newReference()));
 
   // The intake form's limits and buckets: an agent's request counts against the same budget as the consumer's own.
   const byIp = await rateLimit({ bucket: "intake-ip", key: context.clientIp, limit: 20, windowSeconds: 3600 });

@@ -8,6 +8,7 @@ import { codeSchema } from "#app/models/intake.ts";
 import { referencePattern } from "#app/models/requests.server.ts";
 import { parseCode, requestNewCode, verifyCode } from "#app/models/verification.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { readForm } from "#app/utils/forms.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Privacy Center — check your inbox" }];
@@ -29,7 +30,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const reference = params.reference ?? "";
   if (!referencePattern.test(reference)) throw new Response("Not found", { status: 404 });
-  const formData = await request.formData();
+  const formData = await readForm(request, ["code", "intent"]);
 
   if (formData.get("intent") === "resend") {
     const limit = await rateLimit({ bucket: "resend-ip", key: context.clientIp, limit: 10, windowSeconds: 3600 });

@@ -8,6 +8,7 @@ import { DOWNLOAD_GRANT_MINUTES, downloadInfo, requestDownloadCode, verifyDownlo
 import { CANCELLABLE, cancelRequest, getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { readForm } from "#app/utils/forms.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Privacy Center — your request" }, { name: "robots", content: "noindex" }];
 export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
@@ -88,7 +89,7 @@ async function downloadAction(token: string, intent: string, form: FormData) {
 }
 
 export async function action({ params, request }: ActionFunctionArgs) {
-  const form = await request.formData();
+  const form = await readForm(request, ["intent", "confirm", "code"]);
   const intent = String(form.get("intent") ?? "");
   if (intent === "download-code" || intent === "download-verify") return downloadAction(params.token ?? "", intent, form);
   if (intent !== "cancel") return json({ error: "Unknown action." }, { status: 400 });

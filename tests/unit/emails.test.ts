@@ -103,9 +103,11 @@ describe("template registry", () => {
       "acknowledgement",
       "agent-confirmation",
       "completion",
+      "deadline-digest",
       "denial",
       "extension-notice",
       "more-information",
+      "request-expired",
       "verification-code",
     ]);
     for (const [name, Component] of Object.entries(templates)) {

@@ -252,6 +252,8 @@ describe("required text", () => {
       denial: { reason: true },
       completion: {},
       "agent-confirmation": {},
+      "deadline-digest": {},
+      "request-expired": {},
     });
   });
 
