@@ -92,7 +92,7 @@ export async function setUpDemoStores(
   const applied = [];
   for (const map of demoStoreMaps({ shopUrl, marketingUrl, ...(options.supportUrl ? { supportUrl: options.supportUrl } : {}), ...(options.supportSecret ? { supportSecret: options.supportSecret } : {}) })) {
     // Unchanged (compared as JSON values: the stored map comes back from jsonb with its keys reordered): keep it.
-    const current = await storeContext(db, String(map.name)).catch(() => undefined);
+    const current = await storeContext(db, String((map as { name?: unknown }).name)).catch(() => undefined);
     const { map: stripped, secrets } = extractSecrets(map);
     if (current && isDeepStrictEqual(current.store.dataMap, stripped) && isDeepStrictEqual(current.context.secrets, secrets)) {
       applied.push({ store: current.store.name, created: false, changed: false });

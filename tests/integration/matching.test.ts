@@ -46,7 +46,7 @@ describe("data-point matching", () => {
     expect(normalizeDataPoint("postalCode", " w1j 7nt ")).toBe("W1J7NT");
     expect(normalizeDataPoint("orderNumber", "#so-1001")).toBe("SO-1001");
     expect(normalizeDataPoint("phone", "020 7946 0018", { normalization: { defaultCallingCode: "+44" } })).toBe("+442079460018");
-    expect(normalizeDataPoint("phone", "12", {})).toBeUndefined();
+    expect(normalizeDataPoint("phone", "12", {} as Parameters<typeof normalizeDataPoint>[2])).toBeUndefined();
   });
 
   it("records every kind that matches the email's own records and raises the level to 1 + matches; values stay out of the trail", async () => {
