@@ -6,6 +6,7 @@ import { and, eq, gt, inArray, isNull } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import { requests, verificationChallenges } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
+import { reconcileExecutions } from "./execution.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 
 /** Unsent challenges older than this are abandoned (the requester has asked for a new code or given up). */
@@ -57,5 +58,12 @@ export async function reconcile(db: Executor, clock: Clock = systemClock) {
   for (const challengeId of work.challengeIds) await enqueue("send-verification", { challengeId });
   for (const challengeId of work.agentConfirmationIds) await enqueue("send-agent-confirmation", { challengeId });
   for (const requestId of work.requestIds) await enqueue("send-acknowledgement", { requestId });
-  return { verifications: work.challengeIds.length, agentConfirmations: work.agentConfirmationIds.length, acknowledgements: work.requestIds.length };
+  // Approved requests whose execution flow Redis lost, and completion emails never sent.
+  const executions = await reconcileExecutions(db, clock);
+  return {
+    verifications: work.challengeIds.length,
+    agentConfirmations: work.agentConfirmationIds.length,
+    acknowledgements: work.requestIds.length,
+    executions,
+  };
 }

@@ -27,6 +27,7 @@ import { requestAnonymizations, type RequestStatus } from "#db/schema/index.ts";
 import { addMonths, isoOfDay } from "#app/models/calendar/civil-date.ts";
 import { localDay, startOfDay } from "#app/models/calendar/zone.ts";
 import { encryptJson } from "#app/utils/crypto.server.ts";
+import { purgeExpiredPackages } from "#app/models/packages.server.ts";
 import { getEnv, type Env } from "#app/utils/env.server.ts";
 import type { Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
@@ -142,9 +143,8 @@ export async function anonymizeClosedRequests(db: Executor, { clock = schedulerC
  * file of every package whose `expires_at` has passed and set `deleted_at` (through the packages model, which owns
  * the directory), and return how many. The retention job already counts the number and audits it.
  */
-export async function purgeExpiredAccessPackages(_db: Executor, _now: Date): Promise<number> {
-  // TODO(access packages): delete packages (file + row) past their download window.
-  return 0;
+export async function purgeExpiredAccessPackages(db: Executor, now: Date): Promise<number> {
+  return (await purgeExpiredPackages(db, () => now)).deleted;
 }
 
 /** Deletes what has expired; returns the counts (numbers only). */
