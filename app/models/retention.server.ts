@@ -136,13 +136,7 @@ export async function anonymizeClosedRequests(db: Executor, { clock = schedulerC
   return { anonymized, documentsDeleted, notesDeleted, requesterEmailsDeleted, cutoff: isoOfDay(localDay(cutoff, settings.timeZone)) };
 }
 
-/**
- * HOOK — access packages past their download window. Access packages (the encrypted, expiring zip of an access
- * answer) are being built in another change: the `packages` table exists (`path` under the package directory,
- * `expires_at`, `deleted_at`), the code that writes and deletes the files does not yet. When it lands, delete here the
- * file of every package whose `expires_at` has passed and set `deleted_at` (through the packages model, which owns
- * the directory), and return how many. The retention job already counts the number and audits it.
- */
+/** Access packages past their download window: file deleted and row marked, each audited, by the packages model. */
 export async function purgeExpiredAccessPackages(db: Executor, now: Date): Promise<number> {
   return (await purgeExpiredPackages(db, () => now)).deleted;
 }
