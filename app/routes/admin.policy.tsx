@@ -10,6 +10,7 @@ import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeInfo } from "#app/models/request-types.ts";
 import { listStaff } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { readForm } from "#app/utils/forms.server.ts";
 import type { Regime, RequestType } from "#db/schema/index.ts";
 import { requireStaff, requireStepUp, ROLES } from "#app/utils/session.server.ts";
 
@@ -45,9 +46,9 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   await requireStaff(request, { roles: ROLES.admins });
   const { staff } = await requireStepUp(request, { roles: ROLES.admins, returnTo: "/admin/policy" });
-  const form = await request.formData();
   const db = getDb();
   const current = await getApprovalPolicy(db);
+  const form = await readForm(request, current.map((c) => fieldName(c.regime, c.type)));
   const changes: ApprovalPolicyChange[] = [];
   const errors: string[] = [];
   for (const cell of current) {

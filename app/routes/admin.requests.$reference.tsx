@@ -40,6 +40,7 @@ import { requestTypeInfo } from "#app/models/request-types.ts";
 import { decryptDetails, decryptIdentity, getRequestByReference, listSubjectHistory, maskEmail } from "#app/models/requests.server.ts";
 import { listStaff } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { readForm } from "#app/utils/forms.server.ts";
 import { requireStaff, requireStaffSession, requireStepUp, ROLES } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.reference ?? "Request"} — Privacy Center staff` }];
@@ -169,7 +170,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const db = getDb();
   const row = await getRequestByReference(db, params.reference ?? "");
   if (!row) throw new Response("Not found", { status: 404 });
-  const form = await request.formData();
+  const form = await readForm(request, ["intent", "assigneeId", "reasonCode", "explanation", "message", "reason", "body"]);
   const rawIntent = String(form.get("intent") ?? "");
   const intent: Intent | null = (intents as readonly string[]).includes(rawIntent) ? (rawIntent as Intent) : null;
   if (!intent) return json({ intent: null, result: null as SubmissionResult<string[]> | null, error: "Unknown action." }, { status: 400 });

@@ -82,6 +82,10 @@ describe("the request page's actions", () => {
 
     const missing = await post(`/admin/requests/PR-2222-2222`, { intent: "approve" }, cookie);
     expect(missing.status).toBe(404);
+    // A body that cannot be read is a 400 with a message, not an error page.
+    const broken = await web.post(`/admin/requests/${r.reference}`, "--nope\r\nbroken", { Cookie: cookie, "Content-Type": "multipart/form-data; boundary=other" });
+    expect(broken.status).toBe(400);
+    expect(await statusOf(r.id)).toBe("verified");
   });
 
   it("lets auditors read but not act, and lets only admins lift a legal hold", async () => {
