@@ -7,6 +7,7 @@ import type { Executor } from "#db/client.server.ts";
 import { requests, verificationChallenges } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
 import { reconcileExecutions } from "./execution.server.ts";
+import { requeueUnsentRequestEmails } from "./request-actions.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 
 /** Unsent challenges older than this are abandoned (the requester has asked for a new code or given up). */
@@ -60,10 +61,13 @@ export async function reconcile(db: Executor, clock: Clock = systemClock) {
   for (const requestId of work.requestIds) await enqueue("send-acknowledgement", { requestId });
   // Approved requests whose execution flow Redis lost, and completion emails never sent.
   const executions = await reconcileExecutions(db, clock);
+  // Requester emails written by staff (denial, extension, more information) whose job Redis lost.
+  const requestEmails = await requeueUnsentRequestEmails(db);
   return {
     verifications: work.challengeIds.length,
     agentConfirmations: work.agentConfirmationIds.length,
     acknowledgements: work.requestIds.length,
     executions,
+    requestEmails,
   };
 }

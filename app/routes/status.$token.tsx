@@ -8,6 +8,7 @@ import { DOWNLOAD_GRANT_MINUTES, downloadInfo, requestDownloadCode, verifyDownlo
 import { CANCELLABLE, cancelRequest, getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { denialReasons } from "#app/models/request-actions.server.ts";
 import { readForm } from "#app/utils/forms.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Privacy Center — your request" }, { name: "robots", content: "noindex" }];
@@ -45,7 +46,11 @@ export async function loader({ params }: LoaderFunctionArgs) {
       dueDate: formatDueDate(request.dueAt),
       extendedDueDate: request.extendedDueAt ? formatDueDate(request.extendedDueAt) : null,
       extensionReason: request.extensionReason,
-      outcomeReason: request.status === "denied" ? request.outcomeReason : null,
+      // The denial reason's plain text (the stored code is for metrics), never the raw code.
+      outcomeReason:
+        request.status === "denied" && request.outcomeReason
+          ? (denialReasons[request.outcomeReason as keyof typeof denialReasons]?.text ?? null)
+          : null,
       needsMoreVerification: request.verificationLevel < request.requiredVerificationLevel && request.status === "verified",
       cancellable: CANCELLABLE.includes(request.status),
       timeline: timeline.map((t) => ({ at: t.at.toISOString(), text: t.text })),
