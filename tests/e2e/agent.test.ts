@@ -12,7 +12,7 @@ import { getRequestByReference } from "#app/models/requests.server.ts";
 import { launchBrowser } from "#tests/helpers/browser.ts";
 import { makePdf, makePng } from "#tests/helpers/documents.ts";
 import { uniqueEmail } from "#tests/helpers/flow.ts";
-import { freePort, startPortalProcess, type PortalProcess } from "#tests/helpers/processes.ts";
+import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 
 let web: PortalProcess;
@@ -23,13 +23,7 @@ const secrets: string[] = [];
 const pages: Page[] = [];
 
 beforeAll(async () => {
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const env = { PORT: String(port), HOST: "127.0.0.1", APP_URL: baseUrl, LOG_LEVEL: "info", RECONCILE_EVERY_MS: "60000" };
-  [web, worker] = await Promise.all([
-    startPortalProcess("server.ts", env, /portal listening/),
-    startPortalProcess("jobs/worker.ts", env, /worker started/),
-  ]);
+  ({ baseUrl, web, worker } = await startPortal({ RECONCILE_EVERY_MS: "60000" }));
   browser = await launchBrowser();
 }, 90_000);
 

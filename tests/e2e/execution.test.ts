@@ -19,7 +19,7 @@ import { closeQueues, enqueue } from "#jobs/queues.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { launchBrowser } from "#tests/helpers/browser.ts";
 import { codeFromMail, eventually, statusLinkFromMail, verificationMailFor } from "#tests/helpers/flow.ts";
-import { freePort, startPortalProcess, type PortalProcess } from "#tests/helpers/processes.ts";
+import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
 import { createDemoStores, unzip, type DemoStores } from "#tests/integration/execution-fixtures.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 
@@ -33,10 +33,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "portal-e2e-packages-"));
   demo = await createDemoStores(getDb(), 20);
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const env = { PORT: String(port), HOST: "127.0.0.1", APP_URL: baseUrl, LOG_LEVEL: "info", PACKAGE_DIR: dir };
-  [web, worker] = await Promise.all([startPortalProcess("server.ts", env, /portal listening/), startPortalProcess("jobs/worker.ts", env, /worker started/)]);
+  ({ baseUrl, web, worker } = await startPortal({ PACKAGE_DIR: dir }));
   browser = await launchBrowser();
 }, 120_000);
 

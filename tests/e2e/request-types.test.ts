@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb } from "#db/client.server.ts";
 import { launchBrowser } from "#tests/helpers/browser.ts";
 import { acknowledgementMailFor, codeFromMail, statusLinkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
-import { freePort, startPortalProcess, type PortalProcess } from "#tests/helpers/processes.ts";
+import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
 
 let web: PortalProcess;
 let worker: PortalProcess;
@@ -16,13 +16,7 @@ let browser: Browser;
 let baseUrl: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const env = { PORT: String(port), HOST: "127.0.0.1", APP_URL: baseUrl, LOG_LEVEL: "warn" };
-  [web, worker] = await Promise.all([
-    startPortalProcess("server.ts", { ...env, LOG_LEVEL: "info" }, /portal listening/),
-    startPortalProcess("jobs/worker.ts", { ...env, LOG_LEVEL: "info" }, /worker started/),
-  ]);
+  ({ baseUrl, web, worker } = await startPortal());
   browser = await launchBrowser();
 }, 90_000);
 

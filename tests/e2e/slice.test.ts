@@ -11,7 +11,7 @@ import { createStaff } from "#app/models/staff.server.ts";
 import { closeDb, getDb } from "#db/client.server.ts";
 import { launchBrowser } from "#tests/helpers/browser.ts";
 import { acknowledgementMailFor, codeFromMail, linkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
-import { freePort, startPortalProcess, type PortalProcess } from "#tests/helpers/processes.ts";
+import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
 
 const STAFF = { email: "e2e.officer@demo-shop.example", password: "e2e staff password 42", name: "Erin Officer" };
 let web: PortalProcess;
@@ -23,13 +23,7 @@ const secrets: string[] = [];
 const pages: Page[] = [];
 
 beforeAll(async () => {
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const env = { PORT: String(port), HOST: "127.0.0.1", APP_URL: baseUrl, LOG_LEVEL: "info", RECONCILE_EVERY_MS: "60000" };
-  [web, worker] = await Promise.all([
-    startPortalProcess("server.ts", env, /portal listening/),
-    startPortalProcess("jobs/worker.ts", env, /worker started/),
-  ]);
+  ({ baseUrl, web, worker } = await startPortal({ RECONCILE_EVERY_MS: "60000" }));
   const staff = await createStaff(getDb(), { ...STAFF, role: "admin" });
   staffTotpSecret = await provisionTotp(getDb(), staff.id); // MFA is mandatory; the test computes the codes
   browser = await launchBrowser();

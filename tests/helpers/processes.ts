@@ -47,3 +47,15 @@ export async function startPortalProcess(script: string, env: Record<string, str
     },
   };
 }
+
+/** The web and worker processes together on a free loopback port, as the e2e tests use them. */
+export async function startPortal(extraEnv: Record<string, string> = {}) {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env = { PORT: String(port), HOST: "127.0.0.1", APP_URL: baseUrl, LOG_LEVEL: "info", ...extraEnv };
+  const [web, worker] = await Promise.all([
+    startPortalProcess("server.ts", env, /portal listening/),
+    startPortalProcess("jobs/worker.ts", env, /worker started/),
+  ]);
+  return { baseUrl, web, worker };
+}
