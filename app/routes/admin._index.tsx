@@ -10,6 +10,7 @@ import { effectiveStatus, parseQueueParams, queryQueue, queueSearchString, statu
 import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeLabels } from "#app/models/request-types.ts";
 import { listStaff } from "#app/models/staff.server.ts";
+import { StaffNav } from "#app/components/staff-nav.tsx";
 import { getDb } from "#db/client.server.ts";
 import type { RequestStatus } from "#db/schema/index.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
@@ -116,29 +117,7 @@ export default function AdminRequests() {
         <p>
           Signed in as {me.name} ({me.role}).
         </p>
-        <nav aria-label="Staff pages">
-          <p>
-            <Link to="/admin">Requests</Link>
-            {me.role !== "processor" ? (
-              <>
-                {" · "}
-                <Link to="/admin/audit">Audit log</Link>
-                {" · "}
-                <Link to="/admin/schedules">Schedules</Link>
-              </>
-            ) : null}
-            {me.role === "admin" ? (
-              <>
-                {" · "}
-                <Link to="/admin/policy">Approval policy</Link>
-                {" · "}
-                <Link to="/admin/staff">Staff</Link>
-              </>
-            ) : null}
-            {" · "}
-            <Link to="/admin/account">Your account</Link>
-          </p>
-        </nav>
+        <StaffNav role={me.role} current="/admin" />
         <Form method="post" action="/admin/logout">
           <button type="submit" className="secondary">
             Sign out
