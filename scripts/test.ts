@@ -3,7 +3,8 @@
  *
  *   1. bash scripts/services.sh --chromium   PostgreSQL, Redis, MariaDB up (started/installed if needed), Chromium present
  *   2. npm run build                         the Remix production build the end-to-end tests serve
- *   3. npx vitest run <args>                 every test file, reporters `default` + `json` (.cache/vitest-results.json)
+ *   3. npx vitest run <args>                 every test file, reporters `default` + `json` (.cache/vitest-results-<pid>.json,
+ *                                            one per run, so two runs on one checkout never read each other's report)
  *
  * and ends with exactly one line `N passed, N failed`, counted from the JSON report: individual tests, plus every
  * test file that failed outside a test (import error, failing hook) so a crashing file is never silent. The exit
@@ -18,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const resultsFile = join(root, ".cache", "vitest-results.json");
+const resultsFile = join(root, ".cache", `vitest-results-${process.pid}.json`);
 
 type AssertionResult = { status: string; fullName?: string };
 type FileResult = { name: string; status: string; message?: string; assertionResults?: AssertionResult[] };
@@ -97,6 +98,7 @@ function main(args: string[]): never {
       console.error(`test: could not read ${resultsFile}: ${(error as Error).message}`);
     }
   }
+  rmSync(resultsFile, { force: true });
   const summary = summarize(report, code);
   if (summary.passed + summary.failed === 0) {
     summary.notes.push("no test ran");
