@@ -56,7 +56,8 @@ async function expireBatch(db: Executor, reason: RequestExpiredReason, cutoff: D
       where r.status = ${rule.from}::request_status and ${waitingSince} < ${cutoff.toISOString()}::timestamptz
       order by r.received_at
       limit ${limit}
-      for update of r skip locked`)) as unknown as { id: string }[];
+      -- NO KEY UPDATE: the audit events below take KEY SHARE on the row (see lockRequest in request-actions.server.ts)
+      for no key update of r skip locked`)) as unknown as { id: string }[];
     if (picked.length === 0) return [];
     const ids = picked.map((p) => p.id);
     const updated = (await tx.execute<{ id: string }>(sql`

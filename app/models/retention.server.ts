@@ -85,7 +85,8 @@ async function anonymizeBatch(db: Executor, cutoff: Date, limit: number, clock: 
         and not exists (select 1 from request_anonymizations a where a.request_id = r.id)
       order by r.received_at
       limit ${limit}
-      for update of r skip locked`)) as unknown as { id: string }[];
+      -- NO KEY UPDATE: the audit events below take KEY SHARE on the row (see lockRequest in request-actions.server.ts)
+      for no key update of r skip locked`)) as unknown as { id: string }[];
     if (picked.length === 0) return { ids: [] as string[], documents: 0, notes: 0, emails: 0 };
     const ids = picked.map((p) => p.id);
     const idArray = sql`${`{${ids.join(",")}}`}::uuid[]`;
