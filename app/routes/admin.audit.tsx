@@ -9,6 +9,7 @@ import { auditActors, parseAuditParams, searchAuditLog, verifyAuditChainFor, typ
 import { getDb } from "#db/client.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
+import { StaffNav } from "#app/components/staff-nav.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Audit log — Privacy Center staff" }];
 
@@ -77,7 +78,7 @@ const reasons = {
 } as const;
 
 export default function AuditLog() {
-  const { actors, errors, form, page, verification } = useLoaderData<typeof loader>();
+  const { me, actors, errors, form, page, verification } = useLoaderData<typeof loader>();
   const errorFor = (field: string) => errors.find((e) => e.field === field)?.message;
   const described = (field: string) => (errorFor(field) ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
   const fieldError = (field: string) =>
@@ -90,9 +91,7 @@ export default function AuditLog() {
     <section aria-labelledby="title">
       <div className="card">
         <h1 id="title">Audit log</h1>
-        <p>
-          <Link to="/admin">Requests</Link> · <Link to="/admin/account">Your account</Link>
-        </p>
+        <StaffNav role={me.role} current="/admin/audit" />
         <p>
           Every state change and staff action, append-only and hash-chained: each event carries the hash of the one before, so an
           edited or deleted event breaks the chain.

@@ -3,7 +3,7 @@
  * approved automatically, or does it wait for staff review? Saving needs a step-up; every change is an audit event.
  */
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { approvalModes, getApprovalPolicy, setApprovalPolicy, type ApprovalMode, type ApprovalPolicyChange } from "#app/models/approval-policy.server.ts";
 import { DomainError } from "#app/models/errors.ts";
 import { regimeLabels } from "#app/models/regions.ts";
@@ -13,6 +13,7 @@ import { getDb } from "#db/client.server.ts";
 import { readForm } from "#app/utils/forms.server.ts";
 import type { Regime, RequestType } from "#db/schema/index.ts";
 import { requireStaff, requireStepUp, ROLES } from "#app/utils/session.server.ts";
+import { StaffNav } from "#app/components/staff-nav.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Approval policy — Privacy Center staff" }];
 
@@ -80,9 +81,7 @@ export default function PolicyPage() {
     <section aria-labelledby="title">
       <div className="card">
         <h1 id="title">Approval policy</h1>
-        <p>
-          <Link to="/admin">Requests</Link> · <Link to="/admin/audit">Audit log</Link> · <Link to="/admin/staff">Staff</Link>
-        </p>
+        <StaffNav role="admin" current="/admin/policy" />
         <p>
           When a request reaches the verification level its law requires, it is either <strong>approved automatically</strong> and
           goes to processing, or waits for <strong>staff review</strong> in the queue. By default, opt-outs of sale or sharing and limits

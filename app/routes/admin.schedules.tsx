@@ -3,11 +3,12 @@
  * it counted), next run, and a warning when one has not run when it should have. Read-only.
  */
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
 import { formatZonedIso } from "#app/models/deadlines.ts";
 import { getScheduleStatuses, type ScheduleHealth } from "#app/models/schedules.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
+import { StaffNav } from "#app/components/staff-nav.tsx";
 import { getDb } from "#db/client.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Schedules — Privacy Center staff" }];
@@ -33,12 +34,13 @@ function duration(ms: number | null) {
 }
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  await requireStaff(request, { roles: handle.staffRoles });
+  const staff = await requireStaff(request, { roles: handle.staffRoles });
   const tz = getEnv().ORG_TIMEZONE;
   const at = (d: Date | null) => (d ? formatZonedIso(d, tz).slice(0, 19).replace("T", " ") : null);
   const statuses = await getScheduleStatuses(getDb());
   return json(
     {
+      role: staff.role,
       timeZone: tz,
       schedules: statuses.map((s) => ({
         id: s.id,
@@ -69,15 +71,13 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export default function SchedulesPage() {
-  const { timeZone, schedules } = useLoaderData<typeof loader>();
+  const { role, timeZone, schedules } = useLoaderData<typeof loader>();
   const late = schedules.filter((s) => s.late);
   return (
     <section aria-labelledby="title">
       <div className="card">
         <h1 id="title">Schedules</h1>
-        <p>
-          <Link to="/admin">Requests</Link> · <Link to="/admin/account">Your account</Link>
-        </p>
+        <StaffNav role={role} current="/admin/schedules" />
         <p className="hint">
           Times are in {timeZone}. A scheduler is late when its last run started more than two intervals ago, or its next run
           is more than an interval overdue — usually no worker is running.
