@@ -6,3 +6,4 @@ export * from "./stores.ts";
 export * from "./schedules.ts";
 export * from "./console.ts";
 export * from "./packages.ts";
+export * from "./answers.ts";
