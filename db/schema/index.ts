@@ -7,3 +7,4 @@ export * from "./schedules.ts";
 export * from "./console.ts";
 export * from "./packages.ts";
 export * from "./answers.ts";
+export * from "./handling-policy.ts";
