@@ -8,3 +8,4 @@ export * from "./console.ts";
 export * from "./packages.ts";
 export * from "./answers.ts";
 export * from "./handling-policy.ts";
+export * from "./corrections.ts";

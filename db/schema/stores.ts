@@ -4,7 +4,8 @@ import { requests } from "./requests.ts";
 
 /** Kept in step with `storeKinds` in app/models/data-map.ts (the schema does not import app code). */
 export const storeKind = pgEnum("store_kind", ["postgres", "mysql", "http", "manual"]);
-export const storeRunAction = pgEnum("store_run_action", ["access", "erasure"]);
+export const storeRunActions = ["access", "erasure", "correction", "opt_out"] as const;
+export const storeRunAction = pgEnum("store_run_action", storeRunActions);
 export const storeRunStatuses = ["pending", "running", "waiting", "completed", "failed"] as const;
 export type StoreRunStatus = (typeof storeRunStatuses)[number];
 export const storeRunStatus = pgEnum("store_run_status", storeRunStatuses);
