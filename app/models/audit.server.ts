@@ -6,15 +6,16 @@
  *   row appended just before it (64 zeros for the first row). Anything done around the trigger (a superuser disabling
  *   it, a restored dump edited by hand) breaks the chain, and `verifyAuditChain` says where.
  * - Appends are serialized by a transaction-scoped advisory lock, so the chain never forks; the lock is held until
- *   the surrounding transaction commits. See docs/decisions/004-audit-hash-chain.md.
+ *   the surrounding transaction commits. Lock, head read and insert are one statement — the SQL function
+ *   `request_events_append` (migration 0013) — so the lock is held for that statement and the commit only when the
+ *   append is the transaction's last statement. See docs/decisions/004-audit-hash-chain.md and 014.
  *
  * `details` hold ids, counts, enum-like codes and reason codes only — never personal data (no emails, names, free
  * text from the subject or staff). The trail outlives the request's anonymization and cannot be edited, so anything
  * written here stays forever. `appendEvent` enforces a coarse guard (no string containing an email address, no
  * string over 200 characters) and throws `AuditDetailsError` otherwise.
  */
-import { asc, desc, eq, gt, sql } from "drizzle-orm";
-import { PgTransaction } from "drizzle-orm/pg-core";
+import { asc, eq, gt, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import { requestEvents, type RequestEventRow } from "#db/schema/index.ts";
 import { sha256Hex } from "#app/utils/crypto.server.ts";
@@ -140,19 +141,39 @@ export function canonicalJson(value: unknown): string {
 
 type HashedFields = Pick<RequestEventRow, "prevHash" | "requestId" | "actorType" | "actorId" | "action" | "details" | "createdAt">;
 
+/** What the hash covers (ADR 004): a row's content and its link to the previous row. */
+function hashedContent(row: HashedFields) {
+  return {
+    prevHash: row.prevHash,
+    requestId: row.requestId ?? null,
+    actorType: row.actorType,
+    actorId: row.actorId ?? null,
+    action: row.action,
+    details: row.details ?? {},
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
 /** SHA-256 (hex) of the canonical encoding of a row's content and its link to the previous row. */
 export function computeEventHash(row: HashedFields): string {
-  return sha256Hex(
-    canonicalJson({
-      prevHash: row.prevHash,
-      requestId: row.requestId ?? null,
-      actorType: row.actorType,
-      actorId: row.actorId ?? null,
-      action: row.action,
-      details: row.details ?? {},
-      createdAt: row.createdAt.toISOString(),
-    }),
-  );
+  return sha256Hex(canonicalJson(hashedContent(row)));
+}
+
+/** Stands in for the previous hash while the canonical text is cut; JSON-escaped, so no other value can produce it. */
+const PREV_HASH_SLOT = "\u0000";
+const PREV_HASH_MARKER = `"prevHash":${JSON.stringify(PREV_HASH_SLOT)}`;
+
+/**
+ * The canonical text `computeEventHash` hashes, cut around the value of `prevHash`: for every previous hash `p`
+ * (64 hex digits, which need no escaping), `head + p + tail` is exactly the text `computeEventHash` hashes for the
+ * row linked to `p`. The database appends with it without knowing the encoding (migration 0013).
+ */
+export function canonicalTextAroundPrevHash(row: Omit<HashedFields, "prevHash">): { head: string; tail: string } {
+  const text = canonicalJson(hashedContent({ ...row, prevHash: PREV_HASH_SLOT }));
+  const at = text.indexOf(PREV_HASH_MARKER);
+  // Strings inside the text are escaped (a quote becomes \"), so the marker can only be the top-level key.
+  if (at < 0 || text.indexOf(PREV_HASH_MARKER, at + 1) >= 0) throw new Error("audit: the canonical text has no unique prevHash slot");
+  return { head: `${text.slice(0, at)}"prevHash":"`, tail: `"${text.slice(at + PREV_HASH_MARKER.length)}` };
 }
 
 function prepare(input: AuditEventInput) {
@@ -176,35 +197,67 @@ function prepare(input: AuditEventInput) {
 }
 
 /**
+ * One event, validated and ready to append: `statement` is the single SQL statement that appends it
+ * (`select id, prev_hash, hash from request_events_append(…)`: chain lock, head read, insert), `row(...)` the stored
+ * row given what the statement returned. For callers that fold the append into a larger statement (intake, see
+ * `submitRequest`), `call(requestId)` is just the function call, to be used as the statement's last step.
+ */
+export function prepareEvent(input: AuditEventInput, clock: Clock = systemClock) {
+  const prepared = prepare(input);
+  const now = clock();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new InvalidAuditEventError("the clock returned an invalid date");
+  const createdAt = new Date(now.getTime()); // Date is millisecond precision, like the column
+  const content = { ...prepared, createdAt };
+  const { head, tail } = canonicalTextAroundPrevHash(content);
+  const call = (requestId: SQL | string | null = prepared.requestId) =>
+    sql`request_events_append(${requestId}::uuid, ${prepared.actorType}::actor_type, ${prepared.actorId}::text, ${prepared.action}::text, ${JSON.stringify(prepared.details)}::jsonb, ${createdAt.toISOString()}::timestamptz, ${head}::text, ${tail}::text)`;
+  return {
+    call,
+    statement: sql`select id, prev_hash, hash from ${call()}`,
+    row: (appended: AppendedRow): AuditEvent => ({
+      id: Number(appended.id),
+      ...content,
+      prevHash: appended.prev_hash,
+      hash: appended.hash,
+    }),
+  };
+}
+
+/** What `request_events_append` returns. */
+export type AppendedRow = { id: string | number | bigint; prev_hash: string; hash: string };
+
+/** The database refused the append: request_events_append raises this for a REPEATABLE READ / SERIALIZABLE transaction. */
+function isolationRefusal(err: unknown) {
+  for (let e = err; e && typeof e === "object"; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === "25000" && String((e as { message?: unknown }).message).includes("request_events_append")) return true;
+  }
+  return false;
+}
+
+/** Throws InvalidAuditEventError for the database's isolation refusal, the original error otherwise. */
+export function rethrowAppendError(err: unknown): never {
+  if (isolationRefusal(err)) {
+    const level = /not (.+)$/.exec(String((err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message))?.[1];
+    throw new InvalidAuditEventError(`appendEvent needs a READ COMMITTED transaction, not ${level ?? "another isolation level"}`);
+  }
+  throw err;
+}
+
+/**
  * Appends one event to the chain and returns the stored row.
  *
- * `executor` is the database or a transaction. Given the database, the append runs in its own transaction; given a
- * transaction, it joins it — the event commits or rolls back with the caller's change, and the chain lock is held
- * until the caller's transaction ends (so append near the end of long transactions). The transaction must be
- * READ COMMITTED (Postgres' default): an older snapshot could miss the latest row and fork the chain.
+ * `executor` is the database or a transaction. Given the database, the append is one statement in its own implicit
+ * transaction; given a transaction, it joins it — the event commits or rolls back with the caller's change, and the
+ * chain lock is held until the caller's transaction ends (so make the append the transaction's last statement). The
+ * transaction must be READ COMMITTED (Postgres' default): an older snapshot could miss the latest row and fork the
+ * chain; the database function refuses any other level.
  */
 export async function appendEvent(executor: Executor, input: AuditEventInput, clock: Clock = systemClock): Promise<AuditEvent> {
-  const prepared = prepare(input); // validate before taking the lock
-  const run = async (tx: Executor) => {
-    const lock = await tx.execute<{ isolation: string }>(
-      sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY.toString()}::bigint), current_setting('transaction_isolation') as isolation`,
-    );
-    const isolation = (lock as unknown as { isolation: string }[])[0]?.isolation;
-    if (isolation !== "read committed") {
-      throw new InvalidAuditEventError(`appendEvent needs a READ COMMITTED transaction, not ${String(isolation)}`);
-    }
-    const [last] = await tx.select({ hash: requestEvents.hash }).from(requestEvents).orderBy(desc(requestEvents.id)).limit(1);
-    const now = clock();
-    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new InvalidAuditEventError("the clock returned an invalid date");
-    const createdAt = new Date(now.getTime()); // Date is millisecond precision, like the column
-    const row = { ...prepared, createdAt, prevHash: last?.hash ?? GENESIS_HASH };
-    const [inserted] = await tx
-      .insert(requestEvents)
-      .values({ ...row, hash: computeEventHash(row) })
-      .returning();
-    return inserted!;
-  };
-  return executor instanceof PgTransaction ? run(executor) : executor.transaction((tx) => run(tx));
+  const event = prepareEvent(input, clock); // validate before taking the lock
+  const result = await executor.execute<AppendedRow>(event.statement).catch(rethrowAppendError);
+  const [appended] = result as unknown as AppendedRow[];
+  if (!appended) throw new Error("audit: request_events_append returned no row");
+  return event.row(appended);
 }
 
 /** The events of one request, oldest first. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { asc } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { getDb, getSql } from "#db/client.server.ts";
 import { requestEvents, requests } from "#db/schema/index.ts";
@@ -8,6 +8,8 @@ import {
   GENESIS_HASH,
   InvalidAuditEventError,
   appendEvent,
+  canonicalJson,
+  canonicalTextAroundPrevHash,
   computeEventHash,
   listEvents,
   verifyAuditChain,
@@ -130,6 +132,55 @@ describe("appendEvent", () => {
     const ordered = [...rows].sort((a, b) => a.id - b.id);
     expect(ordered[0]!.prevHash).toBe(GENESIS_HASH);
     for (let i = 1; i < ordered.length; i++) expect(ordered[i]!.prevHash).toBe(ordered[i - 1]!.hash);
+  });
+
+  it("reads the head after the lock is granted: an append that waited links to the event of the transaction it waited for", async () => {
+    await appendMany(1);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let appended!: () => void;
+    const holderAppended = new Promise<void>((resolve) => (appended = resolve));
+    const holder = db().transaction(async (tx) => {
+      const event = await appendEvent(tx, { actorType: "system", action: "test.holder" });
+      appended();
+      await released; // the chain lock stays held until this transaction commits
+      return event;
+    });
+    await holderAppended;
+    let waiterDone = false;
+    const waiter = appendEvent(db(), { actorType: "system", action: "test.waiter" }).then((event) => {
+      waiterDone = true;
+      return event;
+    });
+    // The waiter's statement (and its first snapshot) started before the holder committed.
+    for (let i = 0; i < 100; i++) {
+      const [w] = await sql()`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+      if (w!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [waiting] = await sql()`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+    expect(waiting!.n).toBe(1);
+    expect(waiterDone).toBe(false);
+    release();
+    const [held, waited] = await Promise.all([holder, waiter]);
+    expect(waited.prevHash).toBe(held.hash);
+    expect(waited.id).toBeGreaterThan(held.id);
+    expect(await verifyAuditChain(db())).toEqual({ ok: true, count: 3 });
+  });
+
+  it("lets the database hash the application's canonical text, whatever the details' strings contain", async () => {
+    const details = { prevHash: '\\u0000", "prevHash":"', q: '"}', "\"prevHash\":\"": "\\", n: [1e21, -1.5e-9] };
+    const content = { requestId: null, actorType: "system" as const, actorId: "job:x", action: "test.tricky", details, createdAt: new Date() };
+    for (const prevHash of [GENESIS_HASH, "f".repeat(64)]) {
+      const { head, tail } = canonicalTextAroundPrevHash(content);
+      expect(head + prevHash + tail).toBe(canonicalJson({ ...content, createdAt: content.createdAt.toISOString(), prevHash }));
+    }
+    await appendMany(2);
+    const row = await appendEvent(db(), { actorType: "system", actorId: "job:x", action: "test.tricky", details });
+    const [stored] = await db().select().from(requestEvents).where(eq(requestEvents.id, row.id));
+    expect(stored!.hash).toBe(row.hash);
+    expect(computeEventHash(stored!)).toBe(stored!.hash);
+    expect(await verifyAuditChain(db())).toEqual({ ok: true, count: 3 });
   });
 
   it("refuses malformed actions", async () => {
