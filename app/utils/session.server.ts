@@ -12,6 +12,10 @@
  *   the MFA page (not shown yet); a role outside `roles` gets 403 with no data. Every admin loader and action.
  * - `requireStepUp(request, …)` — additionally a TOTP code entered within the last 10 minutes, else a redirect to
  *   /admin/step-up that comes back. Sensitive actions (managing staff).
+ * - Both refuse a POST (any method but GET/HEAD) to a request page — every URL under /admin/requests/ — by a staff
+ *   member who has not acknowledged the current data-handling policy: a redirect to the policy page, which explains
+ *   and comes back (ADR 019). The check lives here, so a request route added later is covered without remembering
+ *   it; reading is never blocked, and with no policy published nobody is.
  */
 import { json, redirect } from "@remix-run/node";
 import { getDb } from "#db/client.server.ts";
@@ -25,6 +29,7 @@ import {
   type StaffRole,
   type StaffSessionContext,
 } from "#app/models/staff.server.ts";
+import { hasAcknowledgedCurrent } from "#app/models/handling-policy.server.ts";
 import { decryptJson, encryptJson } from "./crypto.server.ts";
 import { getEnv } from "./env.server.ts";
 
@@ -34,6 +39,9 @@ export const LOGIN_PATH = "/admin/login";
 export const MFA_PATH = "/admin/mfa";
 export const STEP_UP_PATH = "/admin/step-up";
 export const ACCOUNT_PATH = "/admin/account";
+export const HANDLING_POLICY_PATH = "/admin/handling-policy";
+/** Every URL under this path is a request page: changing anything there needs the current policy acknowledged. */
+export const REQUEST_PAGES_PATH = "/admin/requests";
 export const DEFAULT_AFTER_LOGIN = "/admin";
 /** How long a step-up (fresh TOTP) covers sensitive actions. */
 export const STEP_UP_MAX_AGE_MS = 10 * 60 * 1000;
@@ -123,6 +131,22 @@ export function mfaUrl(path?: string | null): string {
   return withNext(MFA_PATH, path);
 }
 
+/**
+ * The policy page for a staff member whose POST to `path` was refused (not acknowledged): it says the change was not
+ * made and returns to `path` after acknowledging.
+ */
+export function policyRequiredUrl(path?: string | null): string {
+  const next = safeNextPath(path, "");
+  return `${HANDLING_POLICY_PATH}?refused=1${next ? `&next=${encodeURIComponent(next)}` : ""}`;
+}
+
+/** True for a method that may change something (anything but GET and HEAD) on a request page. */
+export function isRequestWork(request: Request): boolean {
+  if (request.method === "GET" || request.method === "HEAD") return false;
+  const path = new URL(request.url).pathname;
+  return path === REQUEST_PAGES_PATH || path.startsWith(`${REQUEST_PAGES_PATH}/`);
+}
+
 /** The step-up page URL that returns to `path` afterwards. */
 export function stepUpUrl(path?: string | null): string {
   return withNext(STEP_UP_PATH, path);
@@ -144,7 +168,9 @@ export type RequireStaffOptions = {
 /**
  * The live, MFA-verified session of the request with its staff member. Otherwise throws: a redirect to the login
  * (no session), to the MFA page (second factor not shown yet) or to the account page (password older than
- * STAFF_MAX_PASSWORD_AGE_DAYS); 403 when the role is not in `roles`. Call it first in every admin loader and action.
+ * STAFF_MAX_PASSWORD_AGE_DAYS); 403 when the role is not in `roles`; for a POST to a request page by a staff member
+ * who has not acknowledged the current data-handling policy, a 303 to the policy page. Call it first in every admin
+ * loader and action.
  */
 export async function requireStaffSession(request: Request, options: RequireStaffOptions = {}): Promise<StaffSessionContext> {
   const context = await getStaffSessionFromRequest(request);
@@ -155,6 +181,11 @@ export async function requireStaffSession(request: Request, options: RequireStaf
   }
   if (!options.allowExpiredPassword && isPasswordExpired(context.passwordChangedAt, new Date())) {
     throw redirect(`${ACCOUNT_PATH}?password=expired`);
+  }
+  // Acting on a request needs the current data-handling policy acknowledged (ADR 019). 303: the browser follows
+  // with a GET, so the refused form is not re-posted.
+  if (isRequestWork(request) && !(await hasAcknowledgedCurrent(getDb(), context.staff.id))) {
+    throw redirect(policyRequiredUrl(here(request)), 303);
   }
   return context;
 }
