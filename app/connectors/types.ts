@@ -4,7 +4,7 @@
  * returns about a subject's records is either the records themselves (access, streamed) or counts (find, erase):
  * reports never carry values.
  */
-import type { DataMap, StoreKind, SubjectIdentity } from "#app/models/data-map.ts";
+import type { DataMap, OptOutKind, StoreKind, SubjectAttribute, SubjectIdentity } from "#app/models/data-map.ts";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -56,7 +56,7 @@ export type FindResult = { found: boolean | "unknown"; collections: Record<strin
 
 export type ManualTask = {
   store: string;
-  action: "access" | "erasure";
+  action: "access" | "erasure" | "correction" | "opt_out";
   instructions: string;
   team?: string;
 };
@@ -86,6 +86,27 @@ export type ErasureReport = {
 
 export type EraseResult = { status: "done"; report: ErasureReport } | { status: "task"; task: ManualTask };
 
+/** The confirmed new values of a correction, by subject attribute (only the attributes that change). */
+export type CorrectionValues = Partial<Record<SubjectAttribute, string>>;
+
+/**
+ * A correction's or opt-out's effect on one collection: `matched` rows of the subject that hold a corrected attribute
+ * (or an opt-out field), `applied` those of them that hold the new values after the run (written now or already
+ * so — a second run reports the same), `shared` those left unchanged because they also concern another person.
+ */
+export type CollectionUpdateCounts = { matched: number; applied: number; shared: number };
+
+export type UpdateReport = {
+  store: string;
+  action: "correction" | "opt_out";
+  /** Which attributes (correction) or preferences (opt-out) the store holds and got — names only, no values. */
+  targets: string[];
+  collections: Record<string, CollectionUpdateCounts>;
+  totals: CollectionUpdateCounts;
+};
+
+export type UpdateResult = { status: "done"; report: UpdateReport } | { status: "task"; task: ManualTask };
+
 export type AccessOptions = { requestId?: string };
 export type EraseOptions = { requestId?: string; dryRun?: boolean };
 
@@ -101,6 +122,13 @@ export interface Connector {
   access(subject: SubjectIdentity, options?: AccessOptions): AsyncIterable<AccessItem>;
   /** Erases per the map, all or nothing; with dryRun only reports what it would do. */
   erase(subject: SubjectIdentity, options?: EraseOptions): Promise<EraseResult>;
+  /**
+   * Writes confirmed new values into every field the map marks with their subject attribute, in the subject's own
+   * rows only (all or nothing); a task when the map marks none of the attributes (or the store is manual).
+   */
+  correct(subject: SubjectIdentity, values: CorrectionValues, options?: AccessOptions): Promise<UpdateResult>;
+  /** Sets every field the map marks as a preference of these kinds, in the subject's own rows only; a task likewise. */
+  optOut(subject: SubjectIdentity, kinds: OptOutKind[], options?: AccessOptions): Promise<UpdateResult>;
   close(): Promise<void>;
 }
 

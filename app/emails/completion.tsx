@@ -1,6 +1,8 @@
 /**
  * Sent when a request is done. Access: the data package is ready on the status page until a date. Deletion: what was
- * deleted, masked or kept in each of our systems and why (counts only, never the data itself). Anything else: done.
+ * deleted, masked or kept in each of our systems and why (counts only, never the data itself). Correction and
+ * opt-out: what was updated in each system (counts and the names of what changed, never the values). Anything else:
+ * done.
  */
 import { Fragment } from "react";
 import { Layout, paragraph } from "./components/layout.tsx";
@@ -17,19 +19,34 @@ export type ErasureSummaryRow = {
   keptReasons: string[];
 };
 
+/** What a correction or an opt-out did in one connected store: counts and names of attributes/preferences only. */
+export type UpdateSummaryRow = {
+  store: string;
+  /** Records that now hold the corrected details / the opt-out. */
+  updated: number;
+  /** Records left unchanged because they also concern another person. */
+  shared: number;
+  /** In plain words, e.g. ["name", "email address"] or ["sale or sharing of your data"]. */
+  what: string[];
+  /** A person in our team updated this system by hand (counts as they recorded them). */
+  byHand?: boolean;
+};
+
 export type CompletionProps = {
   orgName: string;
   /** The request reference customers quote, e.g. "PR-7K3M-Q9XD". */
   reference: string;
   /** What was asked for, shown as a labelled value ("Request: Access my data"). */
   requestTypeLabel: string;
-  kind: "access" | "deletion" | "other";
+  kind: "access" | "deletion" | "correction" | "opt_out" | "other";
   /** The requester's private status page (where an access package is downloaded). */
   statusUrl: string;
   /** access: the last day the package can be downloaded, already formatted, e.g. "28 March 2026". */
   downloadExpiresOn?: string;
   /** deletion: one row per store; an empty list means none of our systems held data about the requester. */
   erasureSummary?: ErasureSummaryRow[];
+  /** correction / opt_out: one row per store. */
+  updateSummary?: UpdateSummaryRow[];
 };
 
 const records = (n: number) => `${n} record${n === 1 ? "" : "s"}`;
@@ -85,6 +102,32 @@ function ErasureReport({ rows }: { rows: ErasureSummaryRow[] }) {
   );
 }
 
+function UpdateReport({ rows, kind }: { rows: UpdateSummaryRow[]; kind: "correction" | "opt_out" }) {
+  const touched = rows.filter((r) => r.updated > 0 || r.shared > 0 || r.byHand);
+  if (touched.length === 0) {
+    return (
+      <Paragraph>
+        {kind === "correction"
+          ? "None of our systems held the details you asked us to correct."
+          : "None of our systems held data your choice applies to, so there was nothing to change."}
+      </Paragraph>
+    );
+  }
+  return (
+    <>
+      <Subtitle>What we did in each of our systems</Subtitle>
+      {touched.map((row, i) => (
+        <Paragraph key={i}>
+          <strong>{row.store}</strong>: {records(row.updated)} {kind === "correction" ? "corrected" : "updated"}
+          {row.what.length > 0 ? ` (${row.what.join(", ")})` : ""}
+          {row.byHand ? ", by a member of our team" : ""}.
+          {row.shared > 0 ? ` ${records(row.shared)} also concerning another person ${row.shared === 1 ? "was" : "were"} left unchanged.` : ""}
+        </Paragraph>
+      ))}
+    </>
+  );
+}
+
 export default function Completion({
   orgName,
   reference,
@@ -93,6 +136,7 @@ export default function Completion({
   statusUrl,
   downloadExpiresOn,
   erasureSummary,
+  updateSummary,
 }: CompletionProps) {
   return (
     <Layout orgName={orgName} preview={`Request ${reference} is complete.`}>
@@ -109,6 +153,18 @@ export default function Completion({
         <>
           <Paragraph>We have deleted your personal data, except where the law requires or allows us to keep it.</Paragraph>
           {erasureSummary ? <ErasureReport rows={erasureSummary} /> : null}
+        </>
+      ) : null}
+      {kind === "correction" ? (
+        <>
+          <Paragraph>We have corrected your details wherever we hold them.</Paragraph>
+          {updateSummary ? <UpdateReport rows={updateSummary} kind="correction" /> : null}
+        </>
+      ) : null}
+      {kind === "opt_out" ? (
+        <>
+          <Paragraph>We have recorded your choice in our systems.</Paragraph>
+          {updateSummary ? <UpdateReport rows={updateSummary} kind="opt_out" /> : null}
         </>
       ) : null}
       {kind === "other" ? <Paragraph>We have done what you asked.</Paragraph> : null}

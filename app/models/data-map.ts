@@ -33,8 +33,26 @@ export const dataCategories = [
 ] as const;
 export type DataCategory = (typeof dataCategories)[number];
 
-export const subjectAttributes = ["name", "email", "phone", "postal_address"] as const;
+/**
+ * What a field holds about the subject, so a confirmed correction updates it wherever it lives. `name` is a full
+ * name in one column; `given_name`/`family_name` its parts. `postal_address` is a whole address in one column (or
+ * its first line); `street`, `city`, `postcode`, `country` are the parts of an address kept in separate columns.
+ */
+export const subjectAttributes = ["name", "given_name", "family_name", "email", "phone", "postal_address", "street", "city", "postcode", "country"] as const;
 export type SubjectAttribute = (typeof subjectAttributes)[number];
+
+/**
+ * Preferences a request sets: `sale_sharing` (CCPA/CPRA opt-out of sale or sharing), `sensitive_limit` (limit the use
+ * of sensitive personal information), `marketing_consent` (consent to direct marketing, withdrawn by an opt-out).
+ */
+export const optOutKinds = ["sale_sharing", "sensitive_limit", "marketing_consent"] as const;
+export type OptOutKind = (typeof optOutKinds)[number];
+
+/** The value an opt-out writes: a fixed value, or `now` (the time of the first opt-out; kept when already set). */
+export type OptOutValue = string | number | boolean | null;
+export type OptOutMarker = { kind: OptOutKind; set: OptOutValue };
+/** `set: now` writes the current time, only into a field that is still empty. */
+export const OPT_OUT_NOW = "now";
 
 export const erasureActions = ["delete", "null", "mask", "hash", "keep"] as const;
 export type ErasureActionName = (typeof erasureActions)[number];
@@ -104,6 +122,16 @@ const fieldSchema = z.preprocess(
       match: z.enum(["exact", "lower"], { error: () => "match must be exact or lower" }).optional(),
       subjectAttribute: enumOf(subjectAttributes, "subjectAttribute").optional(),
       erasure: erasureAction.optional(),
+      /** Set when a request of this kind is executed: `{ kind: sale_sharing, set: true }`. */
+      optOut: z
+        .object({
+          kind: enumOf(optOutKinds, "optOut.kind"),
+          set: z.union([z.string(), z.number(), z.boolean(), z.null()], {
+            error: () => "optOut needs the value to `set` (true, false, a number, a string, null or now)",
+          }),
+        }, { error: () => "optOut must be { kind, set }, e.g. { kind: sale_sharing, set: true }" })
+        .strict()
+        .optional(),
       /** `omit`: never exported in an access package (e.g. password hashes); its existence is still disclosed. */
       access: z.enum(["include", "omit"], { error: () => "access must be include or omit" }).default("include"),
     })
@@ -230,6 +258,8 @@ export type FieldDef = {
   identity?: IdentityKind;
   match: "exact" | "lower";
   subjectAttribute?: SubjectAttribute;
+  /** The preference this field records and the value an opt-out of that kind sets. */
+  optOut?: OptOutMarker;
   /** The field's own action, or the collection's, or `delete` (the row goes when nothing keeps it). */
   erasure: ErasureAction;
   /** The action came from the field itself (not inherited from the collection). */
@@ -391,9 +421,14 @@ function resolve(raw: Raw, issues: DataMapIssue[]): DataMap {
       if (!(pk in c.fields)) add(`${base}.primaryKey${c.primaryKey.length > 1 ? `.${i}` : ""}`, `"${pk}" is not listed under fields`);
       structuralCols.add(`${cname}.${pk}`);
     }
+    // The older collection-level markers, kept working: optOutField sets `true` on a sale/sharing opt-out,
+    // consentField `false` on withdrawing marketing consent.
+    const legacyMarkers = new Map<string, OptOutMarker>();
     for (const marker of ["optOutField", "consentField"] as const) {
       const f = c[marker];
       if (f !== undefined && !(f in c.fields)) add(`${base}.${marker}`, `"${f}" is not listed under fields`);
+      else if (f !== undefined && c.fields[f]?.optOut) add(`${base}.${marker}`, `"${f}" has its own optOut marker: keep one of the two`);
+      else if (f !== undefined) legacyMarkers.set(f, marker === "optOutField" ? { kind: "sale_sharing", set: true } : { kind: "marketing_consent", set: false });
     }
     const rowAction: ErasureAction = c.erasure ?? { action: "delete" };
     if (isDb && c.erasure === undefined) {
@@ -418,6 +453,14 @@ function resolve(raw: Raw, issues: DataMapIssue[]): DataMap {
       if (f.match === "lower" && raw.kind === "mysql") {
         add(`${fpath}.match`, "not supported on MySQL/MariaDB: use a case-insensitive collation (the default) and match: exact");
       }
+      const optOut = f.optOut ?? legacyMarkers.get(fname);
+      if (f.optOut && (structural || f.identity)) {
+        add(`${fpath}.optOut`, "not allowed on a primary key, reference or identity column (an opt-out only sets a preference)");
+      }
+      if (f.subjectAttribute && structural) {
+        add(`${fpath}.subjectAttribute`, "not allowed on a primary key or reference column (a correction would break the link between records)");
+      }
+      if (f.subjectAttribute && optOut) add(`${fpath}.optOut`, "a field holds either a subject attribute or a preference, not both");
       fields[fname] = {
         name: fname,
         ...(f.description ? { description: f.description } : {}),
@@ -425,6 +468,7 @@ function resolve(raw: Raw, issues: DataMapIssue[]): DataMap {
         ...(f.identity ? { identity: f.identity } : {}),
         match: f.match ?? "exact",
         ...(f.subjectAttribute ? { subjectAttribute: f.subjectAttribute } : {}),
+        ...(optOut ? { optOut } : {}),
         erasure,
         explicitErasure: explicit,
         access: f.access,

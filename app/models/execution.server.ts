@@ -11,8 +11,13 @@
  *   the package, completes the request and queues `send-completion`.
  * - deletion: each child erases its store (one transaction per store, engine ADR 009). Before erasing it records
  *   the dry-run plan, so a worker killed between the store's commit and the run's record still reports right.
+ * - correction: each child writes the values staff confirmed (read from their encrypted column, never from the job)
+ *   into the fields the store's map marks with those subject attributes; opt-out and limit-sensitive set the fields
+ *   marked as such preferences (docs/decisions/015-correction-and-opt-out.md). Counts only in the reports.
  * - a store that keeps failing, or a manual store's task, makes the request `action_required` (staff see the run's
  *   error — codes and messages without personal data); `retryStore` runs one store again.
+ * - legal hold: an erasure whose request is put under legal hold after approval is refused in every store not yet
+ *   erased (the run records `legal_hold`); once the hold is lifted the reconcile job retries those stores.
  */
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { UnrecoverableError, type FlowJob, type JobsOptions } from "bullmq";
@@ -25,7 +30,10 @@ import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
-import type { ErasureSummaryRow } from "#app/emails/completion.tsx";
+import type { ErasureSummaryRow, UpdateSummaryRow } from "#app/emails/completion.tsx";
+import type { UpdateReport } from "#app/connectors/types.ts";
+import { correctionAttributeWords, getConfirmedCorrection } from "./corrections.server.ts";
+import type { OptOutKind, SubjectAttribute } from "./data-map.ts";
 import { appendEvent } from "./audit.server.ts";
 import { validateDataMap } from "./data-map.ts";
 import { formatDueDate } from "./deadlines.ts";
@@ -34,14 +42,39 @@ import { buildPackage, getPackage, hasStoreParts, openStoreParts, packageFormatF
 import { requestTypeInfo } from "./request-types.ts";
 import { decryptIdentity, getRequestById } from "./requests.server.ts";
 import { issueStatusToken, statusUrl } from "./status.server.ts";
-import { dryRunStore, getStore, runStoreAccess, runStoreErasure, subjectForRequest, type StoreRunOutcome } from "./stores.server.ts";
+import { dryRunStore, getStore, runStoreAccess, runStoreErasure, runStoreUpdate, subjectForRequest, type StoreRunOutcome } from "./stores.server.ts";
 
-export type RunAction = "access" | "erasure";
+export type RunAction = StoreRunRow["action"];
 
 /** The store-run action a request type executes; undefined: not automated (staff carry it out). */
 export function runActionFor(type: RequestRow["type"]): RunAction | undefined {
-  return type === "access" || type === "portability" ? "access" : type === "deletion" ? "erasure" : undefined;
+  switch (type) {
+    case "access":
+    case "portability":
+      return "access";
+    case "deletion":
+      return "erasure";
+    case "correction":
+      return "correction";
+    case "opt_out":
+    case "limit_sensitive":
+      return "opt_out";
+    default:
+      return undefined;
+  }
 }
+
+/**
+ * The preferences an opt-out request sets (ADR 015). "Do not sell or share" also withdraws marketing consent: the
+ * portal cannot tell which marketing lists feed advertising audiences, so it takes the reading that protects the
+ * requester (the completion email names what was switched off); "Limit the use of my sensitive data" sets the limit.
+ */
+export function optOutKindsFor(type: RequestRow["type"]): OptOutKind[] {
+  return type === "opt_out" ? ["sale_sharing", "marketing_consent"] : type === "limit_sensitive" ? ["sensitive_limit"] : [];
+}
+
+/** The code and message a store run records when a legal hold stops an erasure (shown to staff as is). */
+export const LEGAL_HOLD_ERROR = "legal_hold: the request is under a legal hold, so nothing was erased; the erasure resumes when the hold is lifted";
 
 // ---------------------------------------------------------------------------------------------------------------
 // The flow
@@ -106,6 +139,19 @@ export async function startExecution(db: Executor, requestId: string, clock: Clo
   const request = await getRequestById(db, requestId);
   if (!request) return "missing" as const;
   const action = runActionFor(request.type);
+  if (request.status === "approved" && action === "correction" && !(await getConfirmedCorrection(db, requestId))) {
+    // Approved before staff confirmed the new values (the approve action should have refused): touch no store, wait.
+    await db.transaction(async (tx) => {
+      const updated = await tx
+        .update(requests)
+        .set({ status: "action_required", updatedAt: clock() })
+        .where(and(eq(requests.id, requestId), eq(requests.status, "approved")))
+        .returning({ id: requests.id });
+      if (updated.length === 0) return;
+      await appendEvent(tx, { requestId, actorType: "system", action: "request.action_required", details: { code: "correction_not_confirmed" } }, clock);
+    });
+    return "action_required" as const;
+  }
   if (request.status === "approved") {
     const moved = await db.transaction(async (tx) => {
       const now = clock();
@@ -162,6 +208,16 @@ async function eraseStore(db: Executor, request: RequestRow, storeId: string, ki
   const requestId = request.id;
   const run = await runRow(db, requestId, storeId, "erasure");
   if (run?.status === "completed") return { status: "completed", runId: run.id, report: run.report ?? {}, reused: true };
+  if (request.legalHoldSince) {
+    // Placed after approval: nothing may be erased. The run says why (staff see it); the finalizer then makes the
+    // request action_required, and lifting the hold lets the reconcile job retry the store.
+    await db.insert(storeRuns).values({ requestId, storeId, action: "erasure", createdAt: clock(), updatedAt: clock() }).onConflictDoNothing();
+    await db
+      .update(storeRuns)
+      .set({ status: "failed", error: LEGAL_HOLD_ERROR, updatedAt: clock() })
+      .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.storeId, storeId), eq(storeRuns.action, "erasure")));
+    return { status: "skipped", reason: "legal_hold" };
+  }
   if (kind !== "manual" && run?.status !== "waiting") {
     const subject = subjectForRequest(request);
     const dry = await dryRunStore(db, storeId, { subject, action: "erase" }).catch(async (error: unknown) => {
@@ -231,6 +287,24 @@ async function accessStore(db: Executor, request: RequestRow, storeId: string, c
   return outcome;
 }
 
+async function updateStore(db: Executor, request: RequestRow, storeId: string, action: "correction" | "opt_out", clock: Clock): Promise<StoreStepResult> {
+  const run = await runRow(db, request.id, storeId, action);
+  if (run?.status === "completed") return { status: "completed", runId: run.id, report: run.report ?? {}, reused: true };
+  if (action === "correction") {
+    const confirmed = await getConfirmedCorrection(db, request.id);
+    if (!confirmed) throw new UnrecoverableError("correction_not_confirmed: the corrected values were never confirmed");
+    return runStoreUpdate(db, { requestId: request.id, storeId, action, values: confirmed.values }, { clock });
+  }
+  return runStoreUpdate(db, { requestId: request.id, storeId, action, kinds: optOutKindsFor(request.type) }, { clock });
+}
+
+const completedEvent: Record<RunAction, string> = {
+  access: "store.access_completed",
+  erasure: "store.erasure_completed",
+  correction: "store.correction_completed",
+  opt_out: "store.opt_out_completed",
+};
+
 /**
  * Job `execute-store`: one request's work in one store. Retryable store failures are thrown for BullMQ to retry
  * with backoff; a failure retrying cannot fix (bad map, refused credentials) fails the job at once.
@@ -243,7 +317,12 @@ export async function executeStore(db: Executor, input: { requestId: string; sto
   const store = await getStore(db, input.storeId);
   if (!store) return { status: "skipped", reason: "store_missing" };
   try {
-    const result = action === "erasure" ? await eraseStore(db, request, store.id, store.kind, clock) : await accessStore(db, request, store.id, clock);
+    const result =
+      action === "erasure"
+        ? await eraseStore(db, request, store.id, store.kind, clock)
+        : action === "access"
+          ? await accessStore(db, request, store.id, clock)
+          : await updateStore(db, request, store.id, action, clock);
     if (result.status === "completed" && !result.reused) {
       const report = result.report as { totals?: Record<string, number>; rows?: number };
       await appendEvent(
@@ -252,7 +331,7 @@ export async function executeStore(db: Executor, input: { requestId: string; sto
           requestId: request.id,
           actorType: "system",
           actorId: "execute-store",
-          action: action === "erasure" ? "store.erasure_completed" : "store.access_completed",
+          action: completedEvent[action],
           details: {
             storeId: store.id,
             store: store.name,
@@ -265,6 +344,8 @@ export async function executeStore(db: Executor, input: { requestId: string; sto
       );
     } else if (result.status === "waiting") {
       await appendEvent(db, { requestId: request.id, actorType: "system", actorId: "execute-store", action: "store.task_created", details: { storeId: store.id, store: store.name, action } }, clock);
+    } else if (result.status === "skipped" && result.reason === "legal_hold") {
+      await appendEvent(db, { requestId: request.id, actorType: "system", actorId: "execute-store", action: "store.erasure_refused", details: { storeId: store.id, store: store.name, code: "legal_hold" } }, clock);
     }
     return result;
   } catch (error) {
@@ -332,14 +413,22 @@ export async function finalizeRequest(db: Executor, requestId: string, clock: Cl
 
   const format = packageFormatFor(request.type);
   const pkg = format ? await buildPackage(db, requestId, clock) : undefined;
-  const totals = { deleted: 0, masked: 0, kept: 0, rows: 0 };
+  const totals = { deleted: 0, masked: 0, kept: 0, rows: 0, applied: 0, shared: 0 };
   for (const r of runs) {
     const report = (r.report ?? {}) as { totals?: Record<string, number>; rows?: number };
     totals.deleted += report.totals?.deleted ?? 0;
     totals.masked += report.totals?.masked ?? 0;
     totals.kept += report.totals?.kept ?? 0;
+    totals.applied += report.totals?.applied ?? 0;
+    totals.shared += report.totals?.shared ?? 0;
     totals.rows += report.rows ?? 0;
   }
+  const outcome =
+    action === "correction" || action === "opt_out"
+      ? { applied: totals.applied, shared: totals.shared }
+      : pkg
+        ? { packageId: pkg.id, rows: totals.rows }
+        : { deleted: totals.deleted, masked: totals.masked, kept: totals.kept };
   const completed = await db.transaction(async (tx) => {
     const updated = await tx
       .update(requests)
@@ -354,7 +443,7 @@ export async function finalizeRequest(db: Executor, requestId: string, clock: Cl
         actorType: "system",
         actorId: "finalize-request",
         action: "request.completed",
-        details: { stores: runs.length, ...(pkg ? { packageId: pkg.id, rows: totals.rows } : { deleted: totals.deleted, masked: totals.masked, kept: totals.kept }) },
+        details: { stores: runs.length, ...outcome },
       },
       clock,
     );
@@ -384,6 +473,9 @@ export async function retryStore(db: Executor, requestId: string, storeId: strin
     const action = runActionFor(request.type);
     if (!action || !["processing", "action_required"].includes(request.status)) {
       throw new DomainError("not_executing", "Only a request that is being processed can have a store retried.", 409);
+    }
+    if (action === "erasure" && request.legalHoldSince) {
+      throw new DomainError("legal_hold", "This request is under a legal hold: nothing may be erased until the hold is lifted.", 409);
     }
     const [run] = await tx
       .select()
@@ -449,6 +541,36 @@ export async function erasureSummary(db: Executor, requestId: string): Promise<E
   });
 }
 
+const optOutWords: Record<OptOutKind, string> = {
+  sale_sharing: "sale or sharing of your data",
+  sensitive_limit: "use of your sensitive data limited",
+  marketing_consent: "marketing consent withdrawn",
+};
+
+/** What a correction or an opt-out did per store, for the completion email (counts and names only). */
+export async function updateSummary(db: Executor, requestId: string, action: "correction" | "opt_out"): Promise<UpdateSummaryRow[]> {
+  const rows = await db
+    .select({ run: storeRuns, store: stores })
+    .from(storeRuns)
+    .innerJoin(stores, eq(stores.id, storeRuns.storeId))
+    .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.action, action), eq(storeRuns.status, "completed")))
+    .orderBy(asc(stores.name));
+  return rows.map(({ run, store }) => {
+    const report = (run.report ?? {}) as Partial<UpdateReport> & { applied?: number; updated?: number; shared?: number };
+    const words = (report.targets ?? []).map((t) =>
+      action === "correction" ? correctionAttributeWords[t as SubjectAttribute] ?? t : optOutWords[t as OptOutKind] ?? t,
+    );
+    return {
+      store: store.title ?? store.name,
+      // A manual run records what staff entered: `applied` or `updated`.
+      updated: report.totals?.applied ?? report.applied ?? report.updated ?? 0,
+      shared: report.totals?.shared ?? report.shared ?? 0,
+      what: words,
+      ...(run.task ? { byHand: true } : {}),
+    };
+  });
+}
+
 /**
  * Job `send-completion`: a completed request's email — access: where to download (a fresh status token, made here
  * by the job that mails it, ADR 006); deletion: the erasure summary per store. Sent once (an audit event says so).
@@ -467,7 +589,8 @@ export async function sendCompletionEmail(db: Executor, requestId: string, clock
   const format = packageFormatFor(request.type);
   const pkg = format ? await getPackage(db, requestId) : undefined;
   const token = await issueStatusToken(db, requestId);
-  const kind = format ? "access" : request.type === "deletion" ? "deletion" : "other";
+  const action = runActionFor(request.type);
+  const kind = format ? "access" : request.type === "deletion" ? "deletion" : action === "correction" || action === "opt_out" ? action : "other";
   await sendEmail({
     to: decryptIdentity(request).email,
     template: "completion",
@@ -479,6 +602,7 @@ export async function sendCompletionEmail(db: Executor, requestId: string, clock
       statusUrl: statusUrl(token),
       ...(pkg ? { downloadExpiresOn: formatDueDate(pkg.expiresAt) } : {}),
       ...(kind === "deletion" ? { erasureSummary: await erasureSummary(db, requestId) } : {}),
+      ...(kind === "correction" || kind === "opt_out" ? { updateSummary: await updateSummary(db, requestId, kind) } : {}),
     },
   });
   await appendEvent(db, { requestId, actorType: "system", actorId: "send-completion", action: "request.completion_sent", details: { channel: "email", kind } }, clock);
@@ -515,7 +639,31 @@ export async function reconcileExecutions(db: Executor, clock: Clock = systemClo
       ),
     );
   for (const r of unsent) await enqueueCompletion(r.id);
-  return { approved: executing.filter((r) => r.status === "approved").length, restarted, completionEmails: unsent.length };
+  const resumedAfterHold = await resumeAfterLegalHold(db, clock);
+  return { approved: executing.filter((r) => r.status === "approved").length, restarted, completionEmails: unsent.length, resumedAfterHold };
+}
+
+/**
+ * Erasures a legal hold stopped, whose hold has since been lifted: each refused store is retried (a new round of the
+ * flow). Called by the reconcile job; `requestId` limits it to one request (e.g. right after the hold is lifted).
+ */
+export async function resumeAfterLegalHold(db: Executor, clock: Clock = systemClock, requestId?: string) {
+  const refused = await db
+    .select({ requestId: storeRuns.requestId, storeId: storeRuns.storeId })
+    .from(storeRuns)
+    .innerJoin(requests, eq(requests.id, storeRuns.requestId))
+    .where(
+      and(
+        eq(storeRuns.action, "erasure"),
+        eq(storeRuns.status, "failed"),
+        eq(storeRuns.error, LEGAL_HOLD_ERROR),
+        eq(requests.status, "action_required"),
+        sql`${requests.legalHoldSince} is null`,
+        ...(requestId ? [eq(storeRuns.requestId, requestId)] : []),
+      ),
+    );
+  for (const r of refused) await retryStore(db, r.requestId, r.storeId, { clock });
+  return refused.length;
 }
 
 /** The store runs of a request with their store's name (for the console). */

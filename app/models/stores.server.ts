@@ -9,7 +9,7 @@ import { and, asc, eq, or, sql } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import { storeRuns, stores, type StoreRow, type StoreRunRow } from "#db/schema/index.ts";
 import { createConnector } from "#app/connectors/registry.ts";
-import type { AccessItem, Connector, ConnectorContext, ErasureReport, ManualTask } from "#app/connectors/types.ts";
+import type { AccessItem, Connector, ConnectorContext, CorrectionValues, ErasureReport, ManualTask } from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { decryptJson, encryptJson } from "#app/utils/crypto.server.ts";
@@ -22,6 +22,7 @@ import {
   secretKeys,
   validateDataMap,
   type DataMap,
+  type OptOutKind,
   type StoreKind,
   type SubjectIdentity,
 } from "./data-map.ts";
@@ -207,7 +208,7 @@ export function subjectForRequest(row: Parameters<typeof decryptIdentity>[0] & {
   return subject;
 }
 
-type RunKey = { requestId: string; storeId: string; action: "access" | "erasure" };
+type RunKey = { requestId: string; storeId: string; action: StoreRunRow["action"] };
 
 async function claimRun(db: Executor, key: RunKey, clock: Clock): Promise<StoreRunRow> {
   await db.insert(storeRuns).values({ ...key, createdAt: clock(), updatedAt: clock() }).onConflictDoNothing();
@@ -317,6 +318,33 @@ export async function runStoreAccess(
       }
       await db.update(storeRuns).set({ progress: { rows, collections: counts }, updatedAt: clock() }).where(eq(storeRuns.id, run.id));
       return { report: { rows, collections: counts } };
+    },
+    options,
+  );
+}
+
+/**
+ * A correction (confirmed values) or an opt-out (preference kinds) of one request's subject in one store, recorded
+ * like an erasure: a counts-only report (`UpdateReport`: matched, applied, shared per collection, and the names of
+ * the attributes or preferences), or a task for staff when the store is manual or its map marks no such field. The
+ * values come from the caller (read from their encrypted column by the execution), never from a job payload. A
+ * completed run is not repeated.
+ */
+export async function runStoreUpdate(
+  db: Executor,
+  input: { requestId: string; storeId: string; subject?: SubjectIdentity } & ({ action: "correction"; values: CorrectionValues } | { action: "opt_out"; kinds: OptOutKind[] }),
+  options: { env?: Record<string, string | undefined>; clock?: Clock } = {},
+): Promise<StoreRunOutcome> {
+  const subject = input.subject ?? (await requestSubject(db, input.requestId));
+  return runStore(
+    db,
+    { requestId: input.requestId, storeId: input.storeId, action: input.action },
+    async (connector) => {
+      const result =
+        input.action === "correction"
+          ? await connector.correct(subject, input.values, { requestId: input.requestId })
+          : await connector.optOut(subject, input.kinds, { requestId: input.requestId });
+      return result.status === "task" ? { task: result.task } : { report: result.report as unknown as Record<string, unknown> };
     },
     options,
   );

@@ -1,6 +1,6 @@
 /**
- * The demo marketing platform's MariaDB database: contacts, campaign events and preferences for most demo
- * customers. Idempotent: tables created if missing, filled only while empty.
+ * The demo marketing platform's MariaDB database: contacts, campaign events and preferences (newsletter, product
+ * updates, SMS, and whether the contact may be shared with advertising partners) for most demo customers. Idempotent: tables created if missing, filled only while empty.
  */
 import type mysql from "mysql2/promise";
 import { prng, type DemoCustomer } from "./customers.ts";
@@ -15,7 +15,7 @@ export const MARKETING_SCHEMA = [
     constraint campaign_events_contact_fk foreign key (contact_id) references contacts(id)) engine=InnoDB`,
   `create table if not exists preferences (
     contact_id int primary key, newsletter boolean not null, product_updates boolean not null, sms boolean not null,
-    updated_at datetime not null, constraint preferences_contact_fk foreign key (contact_id) references contacts(id)) engine=InnoDB`,
+    share_with_ad_partners boolean not null default true, updated_at datetime not null, constraint preferences_contact_fk foreign key (contact_id) references contacts(id)) engine=InnoDB`,
 ];
 
 const CAMPAIGNS = ["spring-sale-2025", "new-notebooks", "black-friday-2025", "winter-gifts", "welcome-series"] as const;
@@ -40,6 +40,11 @@ export function marketingRows(customers: DemoCustomer[], seed = 11) {
 
 export async function setUpMarketing(pool: mysql.Pool, customers: DemoCustomer[]) {
   for (const statement of MARKETING_SCHEMA) await pool.query(statement);
+  // Demo databases made before the sale/sharing flag existed get it.
+  const [[flag]] = (await pool.query(
+    "select count(*) as n from information_schema.columns where table_schema = database() and table_name = 'preferences' and column_name = 'share_with_ad_partners'",
+  )) as unknown as [[{ n: number | string }]];
+  if (Number(flag.n) === 0) await pool.query("alter table preferences add column share_with_ad_partners boolean not null default true after sms");
   const [[row]] = (await pool.query("select count(*) as n from contacts")) as unknown as [[{ n: number | string }]];
   if (Number(row.n) > 0) return { inserted: 0 };
   const { contacts, events, preferences } = marketingRows(customers);

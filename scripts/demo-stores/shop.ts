@@ -1,6 +1,7 @@
 /**
- * The demo shop's PostgreSQL database: customers, addresses, orders, order items, payments (the processor's token
- * and the last four digits only), reviews and newsletter consents, filled with the demo customers. Idempotent:
+ * The demo shop's PostgreSQL database: customers (with their "do not sell or share" flag), addresses, orders, order
+ * items, payments (the processor's token and the last four digits only), reviews and newsletter consents (withdrawn
+ * by an opt-out), filled with the demo customers. Idempotent:
  * tables are created if missing and filled only while empty (so an erasure done in the demo stays done).
  */
 import type postgres from "postgres";
@@ -34,6 +35,8 @@ create index if not exists reviews_customer_idx on reviews (customer_id);
 create table if not exists newsletter_consents (
   id integer primary key, email text not null, consented_at timestamptz not null, source text not null);
 create index if not exists newsletter_consents_email_lower_idx on newsletter_consents (lower(email));
+alter table customers add column if not exists sale_opt_out boolean not null default false;
+alter table newsletter_consents add column if not exists withdrawn_at timestamptz;
 `;
 
 export const PRODUCTS = [

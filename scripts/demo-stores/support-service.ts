@@ -3,7 +3,8 @@
  * (docs/connectors.md) against its own data — tickets kept in a small JSON file (or in memory). Every request must
  * carry a valid portal signature. Access returns the subject's tickets; erasure deletes them, except tickets of an
  * open warranty claim, which are kept with a basis; erasing again finds nothing more (idempotent); a dry run changes
- * nothing.
+ * nothing. Correction rewrites the name and email on the subject's tickets (a second run finds them by the new email
+ * and reports the same); opt-out (marketing_consent) turns off the satisfaction-survey invitations.
  *
  *   node --import tsx scripts/demo-stores/support-service.ts      (npm run demo starts it)
  *   env: DEMO_SUPPORT_SECRET (required), DEMO_SUPPORT_PORT (3410), DEMO_SUPPORT_DATA (.data/demo-support.json)
@@ -16,7 +17,17 @@ import { fileURLToPath } from "node:url";
 import { verifyPortalSignature } from "#app/connectors/http/signature.ts";
 import { demoCustomers, prng, type DemoCustomer } from "./customers.ts";
 
-export type Ticket = { id: number; email: string; subject: string; message: string; status: "open" | "closed" | "warranty_claim"; created_at: string };
+export type Ticket = {
+  id: number;
+  email: string;
+  name: string;
+  subject: string;
+  message: string;
+  status: "open" | "closed" | "warranty_claim";
+  /** The customer may be invited to rate the answer (marketing_consent: an opt-out turns it off). */
+  survey_opt_in: boolean;
+  created_at: string;
+};
 
 const SUBJECTS = [
   ["Where is my order?", "My order has not arrived yet, can you check the tracking?"],
@@ -34,7 +45,7 @@ export function supportTickets(customers: DemoCustomer[], seed = 13): Ticket[] {
     for (let i = 0; i < n; i++) {
       const [subject, message] = r.pick(SUBJECTS);
       const status = c.id <= 5 ? (i === 0 ? "closed" : "warranty_claim") : r.pick(["closed", "closed", "open", "warranty_claim"] as const);
-      out.push({ id: id++, email: c.email, subject, message, status, created_at: new Date(c.createdAt.getTime() + r.int(5, 600) * 86_400_000).toISOString() });
+      out.push({ id: id++, email: c.email, name: `${c.firstName} ${c.lastName}`, subject, message, status, survey_opt_in: true, created_at: new Date(c.createdAt.getTime() + r.int(5, 600) * 86_400_000).toISOString() });
     }
   }
   return out;
@@ -82,7 +93,7 @@ export async function startSupportService(options: { secret: string; port?: numb
     });
     if (!check.ok) return json(res, 401, { error: "bad_signature" });
     served++;
-    let body: { subject?: { email?: string }; dryRun?: boolean };
+    let body: { subject?: { email?: string }; dryRun?: boolean; values?: { email?: string; name?: string }; kinds?: string[] };
     try {
       body = JSON.parse(raw) as typeof body;
     } catch {
@@ -106,6 +117,34 @@ export async function startSupportService(options: { secret: string; port?: numb
           tickets: { matched: mine.length, deleted: doomed.length, masked: 0, kept: kept.length, bases: kept.length ? [{ basis: KEPT_BASIS, rows: kept.length }] : [] },
         },
       });
+    }
+    if (path.endsWith("/correction")) {
+      const values = body.values ?? {};
+      const newEmail = values.email?.toLowerCase();
+      // A run that already happened moved the tickets to the new email: found there, they hold the values already.
+      const already = newEmail && newEmail !== email ? tickets.filter((t) => t.email.toLowerCase() === newEmail && (!values.name || t.name === values.name)) : [];
+      let changed = false;
+      for (const t of mine) {
+        if (newEmail && t.email !== newEmail) {
+          t.email = newEmail;
+          changed = true;
+        }
+        if (values.name && t.name !== values.name) {
+          t.name = values.name;
+          changed = true;
+        }
+      }
+      if (changed) save();
+      const n = mine.length + already.length;
+      return json(res, 200, { collections: { tickets: { matched: n, applied: n, shared: 0 } } });
+    }
+    if (path.endsWith("/opt-out")) {
+      const kinds = body.kinds ?? [];
+      if (kinds.includes("marketing_consent") && mine.some((t) => t.survey_opt_in)) {
+        for (const t of mine) t.survey_opt_in = false;
+        save();
+      }
+      return json(res, 200, { collections: { tickets: { matched: mine.length, applied: kinds.includes("marketing_consent") ? mine.length : 0, shared: 0 } } });
     }
     return json(res, 404, { error: "not_found" });
   }

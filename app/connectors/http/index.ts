@@ -1,12 +1,13 @@
 /**
  * HTTP stores: a service of the company's own that implements the portal's JSON contract (docs/connectors.md):
- * signed POSTs to <baseUrl>/ping, /access and /erasure, answered synchronously. The service does its own traversal
+ * signed POSTs to <baseUrl>/ping, /access, /erasure, /correction and /opt-out, answered synchronously. The service does its own traversal
  * and erasure; the portal signs, times out, retries, and validates what comes back.
  */
 import { z } from "zod";
-import type { AccessItem, ConnectorDefinition, ErasureReport, JsonValue, StoreWarning } from "#app/connectors/types.ts";
+import type { AccessItem, CollectionUpdateCounts, ConnectorDefinition, ErasureReport, JsonValue, StoreWarning, UpdateResult } from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
 import { httpBaseUrlProblem, normalizeSubject, type HttpDataMap, type SubjectIdentity } from "#app/models/data-map.ts";
+import { correctionTargets, normalizeCorrectionValues, optOutTargets, updateTask, type UpdateTargets } from "#app/models/engine/targets.ts";
 import { resolveCa, resolveRef, toJson } from "#app/models/engine/values.ts";
 import { postSigned } from "./client.ts";
 
@@ -22,6 +23,9 @@ const erasureAnswer = z.object({
       bases: z.array(z.object({ basis: z.string().min(1).max(300), rows: z.number().int().min(0) })).max(50).default([]),
     }),
   ),
+});
+const updateAnswer = z.object({
+  collections: z.record(z.string().max(100), z.object({ matched: count, applied: count, shared: count })),
 });
 const accessAnswer = z.object({ collections: z.record(z.string().max(100), z.array(z.record(z.string(), z.unknown()))) });
 const pingAnswer = z.object({ service: z.string().max(100).optional() }).passthrough();
@@ -120,8 +124,42 @@ const definition: ConnectorDefinition<HttpDataMap> = {
         const report: ErasureReport = { store: context.store, dryRun, collections: answer.collections, totals };
         return { status: "done" as const, report };
       },
+      async correct(subject, values, o = {}) {
+        const targets = correctionTargets(context.map, values);
+        const normalized = normalizeCorrectionValues(values, context.map);
+        const asked = Object.keys(normalized);
+        // Only the attributes the map says the service holds are sent.
+        const sent = Object.fromEntries(targets.names.map((a) => [a, normalized[a as keyof typeof normalized]!]));
+        return update("correction", "correction", targets, asked, subject, { values: sent }, o.requestId);
+      },
+      async optOut(subject, kinds, o = {}) {
+        const targets = optOutTargets(context.map, kinds, new Date());
+        return update("opt_out", "opt-out", targets, kinds, subject, { kinds: targets.names }, o.requestId);
+      },
       async close() {},
     };
+
+    async function update(
+      action: "correction" | "opt_out",
+      path: string,
+      targets: UpdateTargets,
+      asked: readonly string[],
+      subject: SubjectIdentity,
+      body: Record<string, unknown>,
+      requestId: string | undefined,
+    ): Promise<UpdateResult> {
+      if (targets.collections.size === 0) return { status: "task", task: updateTask(context.store, context.map, action, asked) };
+      const normalized = subjectOf(subject);
+      const totals: CollectionUpdateCounts = { matched: 0, applied: 0, shared: 0 };
+      if (Object.keys(normalized).length === 0) return { status: "done", report: { store: context.store, action, targets: targets.names, collections: {}, totals } };
+      const answer = parse(
+        updateAnswer,
+        await postSigned(endpoint(path), { action, ...(requestId ? { requestId } : {}), subject: normalized, ...body }, options),
+        action === "correction" ? "correction" : "opt-out",
+      );
+      for (const c of Object.values(answer.collections)) for (const k of Object.keys(totals) as (keyof CollectionUpdateCounts)[]) totals[k] += c[k];
+      return { status: "done", report: { store: context.store, action, targets: targets.names, collections: answer.collections, totals } };
+    }
   },
 };
 

@@ -1,9 +1,11 @@
 /**
  * Manual stores: systems the portal cannot reach (a SaaS admin screen, paper files). Access and erasure create a task
- * for staff with the map's instructions; staff complete it in the console and record the counts there.
+ * for staff with the map's instructions; staff complete it in the console and record the counts there. Corrections and
+ * opt-outs too (the task names the attributes or preferences, never the values).
  */
 import type { AccessItem, ConnectorDefinition, ManualTask } from "#app/connectors/types.ts";
 import type { ManualDataMap } from "#app/models/data-map.ts";
+import { normalizeCorrectionValues, updateTask } from "#app/models/engine/targets.ts";
 
 const definition: ConnectorDefinition<ManualDataMap> = {
   kind: "manual",
@@ -32,6 +34,12 @@ const definition: ConnectorDefinition<ManualDataMap> = {
       },
       async erase() {
         return { status: "task" as const, task: task("erasure") };
+      },
+      async correct(_subject, values) {
+        return { status: "task" as const, task: updateTask(context.store, context.map, "correction", Object.keys(normalizeCorrectionValues(values))) };
+      },
+      async optOut(_subject, kinds) {
+        return { status: "task" as const, task: updateTask(context.store, context.map, "opt_out", kinds) };
       },
       async close() {},
     };

@@ -1,11 +1,24 @@
 /**
  * The Connector of a SQL store (PostgreSQL, MySQL/MariaDB) on top of a driver: reads run in one read-only,
  * consistent-snapshot transaction; an erasure runs in ONE read-write transaction that locks the subject's rows,
- * plans, applies and commits — or rolls back on any failure, leaving the store untouched.
+ * plans, applies and commits — or rolls back on any failure, leaving the store untouched. Corrections and opt-outs
+ * (updates.ts) likewise: one read-write transaction per store.
  */
-import type { AccessItem, Connector, ConnectorContext, EraseResult, FindResult, JsonValue, StoreTestResult, StoreWarning } from "#app/connectors/types.ts";
+import type {
+  AccessItem,
+  Connector,
+  ConnectorContext,
+  EraseResult,
+  FindResult,
+  JsonValue,
+  StoreTestResult,
+  StoreWarning,
+  UpdateResult,
+} from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
 import { normalizeSubject, type DatabaseDataMap, type SubjectIdentity } from "#app/models/data-map.ts";
+import { correctedIdentity, correctionTargets, normalizeCorrectionValues, optOutTargets, updateTask, type UpdateTargets } from "./targets.ts";
+import { applyUpdates } from "./updates.ts";
 import { describeSql } from "./describe.ts";
 import { applyErasure, erasureReport, planErasure } from "./erasure.ts";
 import { buildPlan } from "./plan.ts";
@@ -129,6 +142,34 @@ export function createSqlConnector(
       );
     },
 
+    async correct(subject, values): Promise<UpdateResult> {
+      const targets = correctionTargets(context.map, values);
+      const asked = Object.keys(normalizeCorrectionValues(values, context.map));
+      const normalized = subjectOf(subject);
+      const corrected = correctedIdentity(normalized, subjectOf(normalizeCorrectionValues(values, context.map)));
+      return update("correction", targets, asked, normalized, corrected);
+    },
+
+    async optOut(subject, kinds): Promise<UpdateResult> {
+      return update("opt_out", optOutTargets(context.map, kinds, new Date()), kinds, subjectOf(subject));
+    },
+
     close: () => driver.close(),
   };
+
+  async function update(
+    action: "correction" | "opt_out",
+    targets: UpdateTargets,
+    asked: readonly string[],
+    subject: SubjectIdentity,
+    corrected?: SubjectIdentity,
+  ): Promise<UpdateResult> {
+    if (targets.collections.size === 0) return { status: "task", task: updateTask(context.store, context.map, action, asked) };
+    return guard(() =>
+      inTransaction(driver, "write", async (session) => ({
+        status: "done" as const,
+        report: await applyUpdates(session, dialect, plan, { store: context.store, action, subject, ...(corrected ? { corrected } : {}), targets, hashKey: context.hashKey }),
+      })),
+    );
+  }
 }
