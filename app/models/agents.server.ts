@@ -20,6 +20,7 @@ import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { agentRegions, agentTypeAvailable, type AgentRequestType } from "./agent-intake.ts";
+import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
 import { listDocuments, storeDocument, type DocumentContentType } from "./documents.server.ts";
 import { DomainError } from "./errors.ts";
@@ -234,7 +235,8 @@ export async function findAgentConfirmation(db: Executor, reference: string, tok
 
 /**
  * The consumer confirms that the agent may act for them: the challenge is used up, the request gets
- * `agent_confirmed_at`, verification level 1 and status `verified`, with audit events; then the acknowledgement
+ * `agent_confirmed_at`, verification level 1 and status `verified`, with audit events; after that commit the
+ * approval policy is applied (an automatic (regime, type) at its level is approved at once), then the acknowledgement
  * (to the consumer) is queued. False for a wrong, expired or used link or a request no longer waiting.
  */
 export async function confirmAgent(db: Executor, reference: string, token: string, clock: Clock = systemClock): Promise<boolean> {
@@ -260,6 +262,7 @@ export async function confirmAgent(db: Executor, reference: string, token: strin
     return open.request.id;
   });
   if (!requestId) return false;
+  await applyApprovalPolicySafely(db, requestId, clock);
   await enqueue("send-acknowledgement", { requestId }).catch((err: unknown) =>
     logger.warn({ err, requestId }, "could not enqueue acknowledgement; reconcile will retry"),
   );

@@ -20,6 +20,7 @@ import { createConnector } from "#app/connectors/registry.ts";
 import type { JsonValue } from "#app/connectors/types.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
+import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
 import { normalizeAccountId, normalizePhone, type CollectionDef, type DataMap } from "./data-map.ts";
 import { dataPointKinds, type DataPointKind } from "./intake.ts";
@@ -70,7 +71,9 @@ const MATCHABLE = ["verified", "in_review", "awaiting_information", "approved"] 
 
 /**
  * Job `match-data-points`. Safe to run twice (kinds are merged, the level only rises). A store that cannot be read
- * is skipped (logged without values); the result is recorded with the kinds checked and matched.
+ * is skipped (logged without values); the result is recorded with the kinds checked and matched. After that commit,
+ * the approval policy is applied (a request that just reached its required level is approved at once where its
+ * regime and type are automatic; otherwise nothing changes — `applyApprovalPolicy` is idempotent and never throws here).
  */
 export async function matchDataPoints(db: Executor, requestId: string, clock: Clock = systemClock) {
   const request = await getRequestById(db, requestId);
@@ -149,5 +152,6 @@ export async function matchDataPoints(db: Executor, requestId: string, clock: Cl
     );
     return row!.level;
   });
-  return { status: "matched" as const, supplied, matched: kinds, level };
+  const approval = await applyApprovalPolicySafely(db, requestId, clock);
+  return { status: "matched" as const, supplied, matched: kinds, level, approval };
 }

@@ -10,7 +10,7 @@
  * mails it, as in ADR 006), sends, and marks the row sent. See docs/decisions/012-staff-console.md.
  */
 import { randomUUID } from "node:crypto";
-import { and, eq, gt, inArray, isNull } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import {
   requestAnonymizations,
@@ -228,7 +228,7 @@ function periodLabel(p: Period): string {
  * FOR UPDATE would block — while we wait for the chain lock in `appendEvent`: a deadlock. NO KEY UPDATE still
  * serializes the actions (they all take it) and is what our UPDATE takes anyway (the key never changes).
  */
-async function lockRequest(tx: Executor, requestId: string): Promise<RequestRow> {
+export async function lockRequest(tx: Executor, requestId: string): Promise<RequestRow> {
   const [row] = await tx.select().from(requests).where(eq(requests.id, requestId)).for("no key update");
   if (!row) throw new RequestActionError("not_found", "We could not find that request.", 404);
   return row;
@@ -684,6 +684,23 @@ export async function requeueUnsentRequestEmails(db: Executor, options: { within
   const rows = await findUnsentRequestEmails(db, options);
   for (const r of rows) await enqueue("send-request-email", { emailId: r.id });
   return rows.length;
+}
+
+/**
+ * What staff last asked the requester (the newest "more information" email's text and answer-by date), for the
+ * requester's status page while the request waits for their answer; null when nothing was asked.
+ */
+export async function latestInformationRequest(db: Executor, requestId: string): Promise<{ message: string; answerBy: Date; askedAt: Date } | null> {
+  const [row] = await db
+    .select()
+    .from(requestEmails)
+    .where(and(eq(requestEmails.requestId, requestId), eq(requestEmails.kind, "more_information")))
+    .orderBy(desc(requestEmails.createdAt))
+    .limit(1);
+  if (!row) return null;
+  const content = decryptJson<EmailContent>(row.contentCiphertext, emailContext(requestId, row.id));
+  if (content.kind !== "more_information") return null;
+  return { message: content.message, answerBy: new Date(content.answerBy), askedAt: row.createdAt };
 }
 
 /** The outbox rows of a request (kind and when sent), for the detail page. */

@@ -1,7 +1,8 @@
 /**
  * The requester's private status page. Its link carries a 256-bit random token that exists only in the
  * acknowledgement email; the database keeps its SHA-256. The page shows the request's public timeline, due date,
- * extension and outcome, and lets the requester cancel a request that has not started processing.
+ * extension and outcome, lets the requester cancel a request that has not started processing, and answer when staff
+ * asked for more information (`answerInformationRequest`, ADR 020).
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
@@ -9,6 +10,7 @@ import { requests, type RequestRow, type RequestStatus } from "#db/schema/index.
 import { randomToken, sha256Hex } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
+import { recordAnswer } from "./answers.server.ts";
 import { appendEvent, listEvents } from "./audit.server.ts";
 import { DomainError } from "./errors.ts";
 
@@ -44,6 +46,7 @@ const publicActions: Record<string, string> = {
   "request.acknowledged": "We sent you an acknowledgement.",
   "request.agent_confirmed": "You confirmed that your authorized agent may act for you.",
   "request.info_requested": "We asked you for more information.",
+  "request.information_received": "You sent us the information we asked for.",
   "request.extended": "We extended the deadline.",
   "request.approved": "Your request was approved and is being processed.",
   "request.processing_started": "We started processing your request.",
@@ -73,4 +76,14 @@ export async function cancelRequest(db: Executor, token: string, clock: Clock = 
     await appendEvent(tx, { requestId: row.id, actorType: "subject", action: "request.cancelled", details: {} }, clock);
     return row.id;
   });
+}
+
+/**
+ * The requester answers a request for more information from their status page: the answer is stored encrypted and
+ * the request goes back to review (see `recordAnswer`). A `DomainError` with a message for the requester otherwise.
+ */
+export async function answerInformationRequest(db: Executor, token: string, body: string, clock: Clock = systemClock) {
+  const row = await getRequestByStatusToken(db, token, clock);
+  if (!row) throw new DomainError("not_found", "We could not find that request.", 404);
+  return recordAnswer(db, { requestId: row.id, body }, clock);
 }

@@ -1,16 +1,21 @@
 /**
  * One request for staff: what was asked, deadlines, masked identity (the full identity after a step-up, audited),
  * the actions staff may take in its state (assign, approve, deny, ask for more information, extend, legal hold,
- * note, close), notes, the emails sent to the requester, the authorized agent, the subject's other requests and the
- * audit trail. Every role reads; admins and processors act (auditors get 403 on every POST).
+ * note, close), the execution across the stores (per-store runs; retry a failed store, record a manual task as
+ * done — ADR 020), the requester's answers, notes, the emails sent to the requester, the authorized agent, the
+ * subject's other requests and the audit trail. Every role reads; admins and processors act (auditors get 403 on
+ * every POST). While the execution runs the page refreshes itself (every few seconds with JavaScript; a "Refresh"
+ * link without).
  */
-import { getFormProps, getSelectProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { useEffect } from "react";
+import { Form, Link, useActionData, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
 import { agentSummaryForStaff } from "#app/models/agents.server.ts";
+import { listAnswers } from "#app/models/answers.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { DomainError } from "#app/models/errors.ts";
@@ -39,6 +44,7 @@ import {
 import { requestTypeInfo } from "#app/models/request-types.ts";
 import { decryptDetails, decryptIdentity, getRequestByReference, listSubjectHistory, maskEmail } from "#app/models/requests.server.ts";
 import { listStaff } from "#app/models/staff.server.ts";
+import { completeManualTask, LIVE_STATUSES, MAX_MANUAL_COUNT, retryStoreRun, storeRunViews } from "#app/models/store-tasks.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { readForm } from "#app/utils/forms.server.ts";
 import { requireStaff, requireStaffSession, requireStepUp, ROLES } from "#app/utils/session.server.ts";
@@ -64,13 +70,15 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const details = decryptDetails(row);
   const actor: Actor = { id: staff.id, role: staff.role };
   const fullIdentity = wantsIdentity ? await revealIdentity(db, { requestId: row.id, actor, sessionId: context.session.id }) : null;
-  const [events, history, agent, notes, emails, allStaff] = await Promise.all([
+  const [events, history, agent, notes, emails, allStaff, runs, answers] = await Promise.all([
     listEvents(db, row.id),
     listSubjectHistory(db, row),
     agentSummaryForStaff(db, row),
     listNotes(db, row.id),
     listRequestEmails(db, row.id),
     listStaff(db),
+    storeRunViews(db, row, actor),
+    listAnswers(db, row.id),
   ]);
   const now = new Date();
   const actions = availableActions(row, actor, now);
@@ -118,6 +126,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       denialReasons: denialReasonCodes.map((code) => ({ code, label: denialReasons[code].label, text: denialReasons[code].text })),
       closeReasons: closeReasonCodes.map((code) => ({ code, label: closeReasons[code] })),
       notes: notes.map((n) => ({ id: n.id, body: n.body, author: n.authorName ?? "a former staff member", at: dateTime(n.createdAt) })),
+      answers: answers.map((x) => ({ id: x.id, body: x.body, at: dateTime(x.createdAt) })),
+      isCorrection: row.type === "correction",
+      /** The execution is under way: the page refreshes itself. */
+      live: LIVE_STATUSES.includes(row.status),
+      runs: runs.map((x) => ({ ...x, finishedAt: x.finishedAt ? dateTime(x.finishedAt) : null })),
+      maxCount: MAX_MANUAL_COUNT,
       emails: emails.map((e) => ({ id: e.id, kind: emailKindLabels[e.kind], queued: dateTime(e.createdAt), sent: e.sentAt ? dateTime(e.sentAt) : null })),
       events: events.map((e) => ({ id: e.id, at: e.createdAt.toISOString(), actor: e.actorType, actorName: e.actorId ? (names.get(e.actorId) ?? null) : null, action: e.action, details: JSON.stringify(e.details) })),
       history: history
@@ -128,7 +142,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   );
 }
 
-const intents = ["assign", "approve", "deny", "request-information", "extend", "place-hold", "lift-hold", "note", "close"] as const;
+const intents = ["assign", "approve", "deny", "request-information", "extend", "place-hold", "lift-hold", "note", "close", "retry-store", "complete-task"] as const;
 type Intent = (typeof intents)[number];
 
 /** The action forms' schema (built on the server only: it names the server's reason codes). */
@@ -139,6 +153,13 @@ function actionSchema() {
       .trim()
       .min(1, { error: `Please write ${what}.` })
       .max(max, { error: `At most ${max.toLocaleString("en")} characters.` });
+  const count = (what: string) =>
+    z
+      .number({ error: `Enter the number of rows ${what} as a whole number (0 if none).` })
+      .int({ error: `Enter the number of rows ${what} as a whole number (0 if none).` })
+      .min(0, { error: "A count cannot be negative." })
+      .max(MAX_MANUAL_COUNT, { error: `At most ${MAX_MANUAL_COUNT.toLocaleString("en")}.` })
+      .optional();
   return z.discriminatedUnion("intent", [
     z.object({
       intent: z.literal("assign"),
@@ -162,6 +183,16 @@ function actionSchema() {
     z.object({ intent: z.literal("lift-hold") }),
     z.object({ intent: z.literal("note"), body: text("the note", MAX_NOTE_LENGTH) }),
     z.object({ intent: z.literal("close"), reasonCode: z.enum(closeReasonCodes, { error: "Choose why the request is closed." }) }),
+    z.object({ intent: z.literal("retry-store"), storeId: z.uuid({ error: "Choose a store to retry." }) }),
+    z.object({
+      intent: z.literal("complete-task"),
+      runId: z.uuid({ error: "Choose the task to complete." }),
+      deleted: count("deleted"),
+      masked: count("masked"),
+      kept: count("kept"),
+      rows: count("found"),
+      notes: z.string().trim().max(MAX_NOTE_LENGTH, { error: `At most ${MAX_NOTE_LENGTH.toLocaleString("en")} characters.` }).optional(),
+    }),
   ]);
 }
 
@@ -170,12 +201,14 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const db = getDb();
   const row = await getRequestByReference(db, params.reference ?? "");
   if (!row) throw new Response("Not found", { status: 404 });
-  const form = await readForm(request, ["intent", "assigneeId", "reasonCode", "explanation", "message", "reason", "body"]);
+  const form = await readForm(request, ["intent", "assigneeId", "reasonCode", "explanation", "message", "reason", "body", "storeId", "runId", "deleted", "masked", "kept", "rows", "notes"]);
   const rawIntent = String(form.get("intent") ?? "");
   const intent: Intent | null = (intents as readonly string[]).includes(rawIntent) ? (rawIntent as Intent) : null;
-  if (!intent) return json({ intent: null, result: null as SubmissionResult<string[]> | null, error: "Unknown action." }, { status: 400 });
+  // Which run's form was sent (the page has one retry / task form per store run).
+  const target = String(form.get("runId") ?? form.get("storeId") ?? "") || null;
+  if (!intent) return json({ intent: null, target, result: null as SubmissionResult<string[]> | null, error: "Unknown action." }, { status: 400 });
   const submission = parseWithZod(form, { schema: actionSchema() });
-  if (submission.status !== "success") return json({ intent, result: submission.reply(), error: null }, { status: 400 });
+  if (submission.status !== "success") return json({ intent, target, result: submission.reply(), error: null }, { status: 400 });
   const actor: Actor = { id: staff.id, role: staff.role };
   const requestId = row.id;
   const v = submission.value;
@@ -208,10 +241,16 @@ export async function action({ request, params }: ActionFunctionArgs) {
       case "close":
         await closeRequest(db, { requestId, actor, reasonCode: v.reasonCode });
         break;
+      case "retry-store":
+        await retryStoreRun(db, { requestId, storeId: v.storeId, actor });
+        break;
+      case "complete-task":
+        await completeManualTask(db, { requestId, runId: v.runId, actor, counts: { deleted: v.deleted, masked: v.masked, kept: v.kept, rows: v.rows }, notes: v.notes ?? null });
+        break;
     }
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
-    return json({ intent, result: submission.reply({ formErrors: [error.userMessage] }), error: null }, { status: error.status });
+    return json({ intent, target, result: submission.reply({ formErrors: [error.userMessage] }), error: null }, { status: error.status });
   }
   return redirect(`/admin/requests/${row.reference}?done=${intent}`);
 }
@@ -226,14 +265,20 @@ const doneMessages: Record<Intent, string> = {
   "lift-hold": "Legal hold lifted.",
   note: "Note added.",
   close: "Request closed.",
+  "retry-store": "The store will be run again. This page shows its progress.",
+  "complete-task": "Task recorded as done. The request completes once no other store is left.",
 };
 
-type ActionData = { intent: Intent | null; result: SubmissionResult<string[]> | null; error: string | null };
+type ActionData = { intent: Intent | null; target?: string | null; result: SubmissionResult<string[]> | null; error: string | null };
 
-/** conform's state for the form of one intent: the server's reply when it was this form that was sent. */
-function useIntentForm(intent: Intent) {
+/**
+ * conform's state for the form of one intent (and, for the per-store forms, one run): the server's reply when it
+ * was this form that was sent.
+ */
+function useIntentForm(intent: Intent, target?: string) {
   const data = useActionData<typeof action>() as ActionData | undefined;
-  return useForm<Record<string, string>>({ id: `form-${intent}`, lastResult: data?.intent === intent ? data.result : undefined, shouldRevalidate: "onInput" });
+  const mine = data?.intent === intent && (target === undefined || data.target === target);
+  return useForm<Record<string, string>>({ id: target ? `form-${intent}-${target}` : `form-${intent}`, lastResult: mine ? data.result : undefined, shouldRevalidate: "onInput" });
 }
 
 function SimpleForm({ intent, label, secondary, hint }: { intent: Intent; label: string; secondary?: boolean; hint?: string }) {
@@ -357,12 +402,186 @@ function CloseForm({ reasons }: { reasons: { code: string; label: string }[] }) 
   );
 }
 
+type RunView = ReturnType<typeof useLoaderData<typeof loader>>["runs"][number];
+
+const runStatusLabels: Record<RunView["status"], string> = {
+  pending: "waiting to run",
+  running: "running",
+  waiting: "waiting for a person",
+  completed: "done",
+  failed: "failed",
+};
+
+const runWork: Record<string, string> = { access: "export", erasure: "erase", correction: "correct", opt_out: "opt out" };
+
+function runCounts(run: RunView) {
+  if (!run.counts) return "—";
+  if ("rows" in run.counts) return `${run.counts.rows.toLocaleString("en")} row${run.counts.rows === 1 ? "" : "s"}${run.status === "completed" ? "" : " so far"}`;
+  const c = run.counts;
+  return `${c.deleted.toLocaleString("en")} deleted, ${c.masked.toLocaleString("en")} masked, ${c.kept.toLocaleString("en")} kept`;
+}
+
+function RetryForm({ run }: { run: RunView }) {
+  const [form] = useIntentForm("retry-store", run.storeId);
+  return (
+    <Form method="post" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value="retry-store" />
+      <input type="hidden" name="storeId" value={run.storeId} />
+      <FieldErrors id={form.errorId} errors={form.errors} />
+      <button type="submit" aria-describedby={`run-${run.runId}-title`}>
+        Retry {run.store}
+      </button>
+    </Form>
+  );
+}
+
+function CountInput({ meta, label, max }: { meta: Parameters<typeof getInputProps>[0]; label: string; max: number }) {
+  return (
+    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors}>
+      <input {...getInputProps(meta, { type: "number" })} min={0} max={max} step={1} inputMode="numeric" required />
+    </Field>
+  );
+}
+
+function TaskForm({ run, max }: { run: RunView; max: number }) {
+  const [form, fields] = useIntentForm("complete-task", run.runId);
+  return (
+    <Form method="post" {...getFormProps(form)}>
+      <input type="hidden" name="intent" value="complete-task" />
+      <input type="hidden" name="runId" value={run.runId} />
+      <FieldErrors id={form.errorId} errors={form.errors} />
+      {run.action === "erasure" ? (
+        <>
+          <CountInput meta={fields.deleted!} label="Rows deleted" max={max} />
+          <CountInput meta={fields.masked!} label="Rows masked (kept with personal data removed)" max={max} />
+          <CountInput meta={fields.kept!} label="Rows kept (a legal basis requires them)" max={max} />
+        </>
+      ) : run.action === "access" ? (
+        <CountInput meta={fields.rows!} label="Rows found and sent to the requester" max={max} />
+      ) : null}
+      <Field
+        label="Notes (optional)"
+        hint="Saved as an internal note on the request, encrypted. What was done, where, anything the next person should know."
+        hintId={`${fields.notes!.id}-hint`}
+        htmlFor={fields.notes!.id}
+        errorId={fields.notes!.errorId}
+        errors={fields.notes!.errors}
+      >
+        <textarea {...getTextareaProps(fields.notes!)} maxLength={5000} />
+      </Field>
+      <button type="submit">Mark the task in {run.store} as done</button>
+    </Form>
+  );
+}
+
+/** Revalidates the page's data every few seconds while `live` (and the tab is visible); nothing without JavaScript. */
+function useLiveRefresh(live: boolean, everyMs = 3000) {
+  const revalidator = useRevalidator();
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => {
+      if (document.visibilityState === "visible" && revalidator.state === "idle") revalidator.revalidate();
+    }, everyMs);
+    return () => clearInterval(timer);
+  }, [live, everyMs, revalidator]);
+}
+
+function ExecutionCard({ reference, runs, live, status, max }: { reference: string; runs: RunView[]; live: boolean; status: string; max: number }) {
+  const failed = runs.filter((x) => x.canRetry);
+  const tasks = runs.filter((x) => x.status === "waiting");
+  return (
+    <div className="card" aria-labelledby="execution-title" data-testid="execution">
+      <h2 id="execution-title">Processing across the stores</h2>
+      <p aria-live="polite">
+        {live ? "Processing: this page updates by itself every few seconds. " : ""}
+        <Link to={`/admin/requests/${reference}`} reloadDocument>
+          Refresh
+        </Link>
+      </p>
+      {runs.length === 0 ? (
+        <p>{status === "approved" ? "Approved; the stores will be processed shortly." : "No store was processed for this request."}</p>
+      ) : (
+        <table>
+          <caption className="hint">One row per connected store; errors name the problem without personal data.</caption>
+          <thead>
+            <tr>
+              <th scope="col">Store</th>
+              <th scope="col">Work</th>
+              <th scope="col">Status</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Result</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((x) => (
+              <tr key={x.runId} data-testid={`run-${x.store}`}>
+                <th scope="row">{x.store}</th>
+                <td>{runWork[x.action] ?? x.action}</td>
+                <td>{runStatusLabels[x.status]}</td>
+                <td>{x.attempts}</td>
+                <td>
+                  {x.error ? (
+                    <>
+                      <code>{x.error.code}</code>
+                      {x.error.message ? ` — ${x.error.message}` : ""}
+                    </>
+                  ) : (
+                    runCounts(x)
+                  )}
+                  {x.finishedAt ? <span className="hint"> (finished {x.finishedAt})</span> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {failed.map((x) => (
+        <section key={x.runId} aria-labelledby={`run-${x.runId}-title`}>
+          <h3 id={`run-${x.runId}-title`}>Run {x.store} again</h3>
+          <p className="hint">
+            {x.status === "failed" ? `It failed after ${x.attempts} attempt${x.attempts === 1 ? "" : "s"}.` : "It was left unfinished."} Fix the cause
+            (the store is down, its credentials changed…), then retry: only this store runs again.
+          </p>
+          <RetryForm run={x} />
+        </section>
+      ))}
+      {tasks.map((x) => (
+        <section key={x.runId} aria-labelledby={`task-${x.runId}-title`}>
+          <h3 id={`task-${x.runId}-title`}>
+            Manual task: {x.store} ({runWork[x.action] ?? x.action})
+          </h3>
+          {x.task ? (
+            <dl className="facts">
+              <dt>Instructions</dt>
+              <dd>
+                <pre>{x.task.instructions}</pre>
+              </dd>
+              {x.task.team ? (
+                <>
+                  <dt>Team</dt>
+                  <dd>{x.task.team}</dd>
+                </>
+              ) : null}
+            </dl>
+          ) : null}
+          {x.canComplete ? (
+            <TaskForm run={x} max={max} />
+          ) : (
+            <p className="hint">{status === "processing" ? "Record the task once the other stores have finished." : "This task cannot be recorded in the request's current state."}</p>
+          )}
+        </section>
+      ))}
+    </div>
+  );
+}
+
 export default function AdminRequest() {
   const r = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>() as ActionData | undefined;
   const [searchParams] = useSearchParams();
   const done = searchParams.get("done") as Intent | null;
   const a = r.actions;
+  useLiveRefresh(r.live);
   return (
     <section aria-labelledby="title">
       <p>
@@ -465,6 +684,11 @@ export default function AdminRequest() {
             <h3>What it should say</h3>
             <pre>{r.corrections.correct}</pre>
           </>
+        ) : null}
+        {r.isCorrection && a.canAct ? (
+          <p>
+            <Link to={`/admin/requests/${r.reference}/correction`}>Confirm the correction&apos;s new values</Link>
+          </p>
         ) : null}
         {r.reason ? (
           <>
@@ -578,6 +802,24 @@ export default function AdminRequest() {
               <CloseForm reasons={r.closeReasons} />
             </section>
           ) : null}
+        </div>
+      ) : null}
+
+      {r.runs.length > 0 || r.live || r.status === "action required" ? (
+        <ExecutionCard reference={r.reference} runs={r.runs} live={r.live} status={r.status.replaceAll(" ", "_")} max={r.maxCount} />
+      ) : null}
+
+      {r.answers.length > 0 ? (
+        <div className="card" aria-labelledby="answers-title">
+          <h2 id="answers-title">The requester&apos;s answers</h2>
+          <ol className="timeline" aria-label="Answers, oldest first" data-testid="answers">
+            {r.answers.map((x) => (
+              <li key={x.id}>
+                <p className="hint">Sent from the status page, {x.at}</p>
+                <pre>{x.body}</pre>
+              </li>
+            ))}
+          </ol>
         </div>
       ) : null}
 

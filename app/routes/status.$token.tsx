@@ -1,3 +1,6 @@
+import { getFormProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
+import { z } from "zod";
 import { json, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { formatDueDate } from "#app/models/deadlines.ts";
@@ -5,10 +8,13 @@ import { DomainError } from "#app/models/errors.ts";
 import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeInfo } from "#app/models/request-types.ts";
 import { DOWNLOAD_GRANT_MINUTES, downloadInfo, requestDownloadCode, verifyDownloadCode } from "#app/models/packages.server.ts";
-import { CANCELLABLE, cancelRequest, getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
+import { ANSWERABLE, MAX_ANSWER_LENGTH } from "#app/models/answers.server.ts";
+import { answerInformationRequest, CANCELLABLE, cancelRequest, getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { denialReasons } from "#app/models/request-actions.server.ts";
+import { denialReasons, latestInformationRequest } from "#app/models/request-actions.server.ts";
+import { Field, FieldErrors } from "#app/components/field.tsx";
+import { rateLimit } from "#app/utils/rate-limit.server.ts";
 import { readForm } from "#app/utils/forms.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Privacy Center — your request" }, { name: "robots", content: "noindex" }];
@@ -36,6 +42,7 @@ export async function loader({ params }: LoaderFunctionArgs) {
   if (!request) throw notFound();
   const timeline = await publicTimeline(db, request.id);
   const download = await downloadInfo(db, request.id);
+  const asked = ANSWERABLE.includes(request.status) ? await latestInformationRequest(db, request.id) : null;
   return json(
     {
       reference: request.reference,
@@ -54,6 +61,8 @@ export async function loader({ params }: LoaderFunctionArgs) {
       needsMoreVerification: request.verificationLevel < request.requiredVerificationLevel && request.status === "verified",
       cancellable: CANCELLABLE.includes(request.status),
       timeline: timeline.map((t) => ({ at: t.at.toISOString(), text: t.text })),
+      // Staff asked for more information: what they asked (it was in our email), and the form to answer.
+      answer: ANSWERABLE.includes(request.status) ? { question: asked?.message ?? null, answerBy: asked ? formatDueDate(asked.answerBy) : null } : null,
       download: download ? { expiresOn: formatDueDate(download.expiresAt), size: sizeLabel(download.sizeBytes), codeSent: download.codeSent } : null,
     },
     { headers: { "Cache-Control": "no-store" } },
@@ -93,10 +102,40 @@ async function downloadAction(token: string, intent: string, form: FormData) {
   }
 }
 
-export async function action({ params, request }: ActionFunctionArgs) {
-  const form = await readForm(request, ["intent", "confirm", "code"]);
+/** The answer form's schema (the requester's reply to "more information needed"). */
+const answerSchema = z.object({
+  intent: z.literal("answer"),
+  answer: z
+    .string({ error: "Please write your answer." })
+    .trim()
+    .min(1, { error: "Please write your answer." })
+    .max(MAX_ANSWER_LENGTH, { error: `Your answer can be at most ${MAX_ANSWER_LENGTH.toLocaleString("en")} characters.` }),
+});
+
+/** The requester answers: rate-limited per address and per request, then stored encrypted (ADR 020). */
+async function answerAction(token: string, form: FormData, clientIp: string) {
+  const submission = parseWithZod(form, { schema: answerSchema });
+  if (submission.status !== "success") return json({ answerResult: submission.reply() }, { status: 400 });
+  const byIp = await rateLimit({ bucket: "status-answer-ip", key: clientIp, limit: 20, windowSeconds: 3600 });
+  const byRequest = await rateLimit({ bucket: "status-answer-request", key: token, limit: 5, windowSeconds: 3600 });
+  if (!byIp.allowed || !byRequest.allowed) {
+    return json({ answerResult: submission.reply({ formErrors: ["You have sent several answers in a short time. Please try again in an hour."] }) }, { status: 429 });
+  }
+  try {
+    await answerInformationRequest(getDb(), token, submission.value.answer);
+  } catch (error) {
+    if (error instanceof DomainError && error.code === "not_found") throw notFound();
+    if (error instanceof DomainError) return json({ answerResult: submission.reply({ formErrors: [error.userMessage] }) }, { status: error.status });
+    throw error;
+  }
+  return redirect(`/status/${token}?answered=1`);
+}
+
+export async function action({ params, request, context }: ActionFunctionArgs) {
+  const form = await readForm(request, ["intent", "confirm", "code", "answer"]);
   const intent = String(form.get("intent") ?? "");
   if (intent === "download-code" || intent === "download-verify") return downloadAction(params.token ?? "", intent, form);
+  if (intent === "answer") return answerAction(params.token ?? "", form, context.clientIp);
   if (intent !== "cancel") return json({ error: "Unknown action." }, { status: 400 });
   if (form.get("confirm") !== "yes") return json({ error: "Please tick the box to confirm that you want to cancel." }, { status: 400 });
   try {
@@ -111,6 +150,49 @@ export async function action({ params, request }: ActionFunctionArgs) {
 
 const dateTime = (iso: string) =>
   new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "UTC", timeZoneName: "short" }).format(new Date(iso));
+
+function AnswerForm({ question, answerBy }: { question: string | null; answerBy: string | null }) {
+  const data = useActionData<typeof action>() as { answerResult?: SubmissionResult<string[]> } | undefined;
+  const [form, fields] = useForm({ id: "answer", lastResult: data?.answerResult, shouldRevalidate: "onInput" });
+  const answer = fields.answer!;
+  return (
+    <section id="answer-section" aria-labelledby="answer-title">
+      <h2 id="answer-title">We need more information from you</h2>
+      {question ? (
+        <>
+          <p>Our privacy team asked:</p>
+          <blockquote>
+            <pre>{question}</pre>
+          </blockquote>
+        </>
+      ) : (
+        <p>Our privacy team asked you for more information by email.</p>
+      )}
+      <p>
+        Please answer below{answerBy ? <> by <strong>{answerBy}</strong></> : null}. If we do not hear from you, we will close the request. Your answer is stored
+        encrypted and only our privacy team reads it.
+      </p>
+      <Form method="post" {...getFormProps(form)}>
+        <input type="hidden" name="intent" value="answer" />
+        <FieldErrors id={form.errorId} errors={form.errors} />
+        <Field
+          label="Your answer"
+          hint={`At most ${MAX_ANSWER_LENGTH_CLIENT.toLocaleString("en")} characters.`}
+          hintId={`${answer.id}-hint`}
+          htmlFor={answer.id}
+          errorId={answer.errorId}
+          errors={answer.errors}
+        >
+          <textarea {...getTextareaProps(answer)} maxLength={MAX_ANSWER_LENGTH_CLIENT} rows={6} required />
+        </Field>
+        <button type="submit">Send my answer</button>
+      </Form>
+    </section>
+  );
+}
+
+/** The server's MAX_ANSWER_LENGTH (the page's components do not import server code). */
+const MAX_ANSWER_LENGTH_CLIENT = 4000;
 
 export default function Status() {
   const r = useLoaderData<typeof loader>();
@@ -149,6 +231,12 @@ export default function Status() {
           </>
         ) : null}
       </dl>
+      {search.get("answered") === "1" ? (
+        <p className="success" role="status" data-testid="answered">
+          Thank you: we received your answer. Our privacy team will look at it; the date we will respond by has not changed.
+        </p>
+      ) : null}
+      {r.answer ? <AnswerForm question={r.answer.question} answerBy={r.answer.answerBy} /> : null}
       {r.needsMoreVerification ? (
         <p className="notice">To protect your data we may need more information to confirm your identity. We will contact you by email.</p>
       ) : null}
