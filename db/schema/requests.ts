@@ -124,6 +124,8 @@ export const requests = pgTable(
       .on(t.assigneeId, effectiveDue(t), t.id, t.type, t.regime, t.status, t.dueAt, t.extendedDueAt)
       .where(sql`${t.status} not in ('completed', 'denied', 'cancelled', 'expired', 'closed')`),
     index("requests_queue_type_regime_due_idx").on(t.type, t.regime, effectiveDue(t), t.id, t.status, t.assigneeId, t.receivedAt, t.dueAt, t.extendedDueAt),
+    // The dashboard's weekly "completed" series (app/models/dashboard.server.ts): completions in a period, by date.
+    index("requests_completed_idx").on(t.completedAt).where(sql`${t.completedAt} is not null`),
     index("requests_queue_received_idx").on(t.receivedAt, t.id, t.type, t.regime, t.assigneeId, t.status, t.dueAt, t.extendedDueAt),
   ],
 );

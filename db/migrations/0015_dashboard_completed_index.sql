@@ -1,0 +1,1 @@
+CREATE INDEX "requests_completed_idx" ON "requests" USING btree ("completed_at") WHERE "requests"."completed_at" is not null;
