@@ -10,6 +10,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileTooLargeMessage, fileTypeMessage, MAX_PERMISSION_BYTES } from "#app/models/agent-intake.ts";
 import { confirmAgent, decryptAgent, sendAgentConfirmation, submitAgentRequest } from "#app/models/agents.server.ts";
+import { setApprovalPolicy } from "#app/models/approval-policy.server.ts";
 import { listEvents, verifyAuditChain } from "#app/models/audit.server.ts";
 import { findPendingWork, reconcile } from "#app/models/reconcile.server.ts";
 import { decryptIdentity, getRequestByReference } from "#app/models/requests.server.ts";
@@ -191,7 +192,10 @@ describe("agent intake", () => {
     expect(confirmed.status).toBe(302);
     expect(confirmed.headers.get("location")).toBe(`/requests/${reference}/confirmed`);
     const after = await getRequestByReference(db(), reference);
-    expect(after).toMatchObject({ status: "verified", verificationLevel: 1 });
+    // Verified — and, as an opt-out is automatic under the default approval policy, approved at once (the worker may
+    // already have moved it on).
+    expect(after).toMatchObject({ verificationLevel: 1 });
+    expect(["approved", "processing", "action_required", "completed"]).toContain(after!.status);
     expect(after!.agentConfirmedAt).toBeInstanceOf(Date);
     expect(after!.verifiedAt).toBeInstanceOf(Date);
     expect((await fetch(`${web.url}/requests/${reference}/confirmed`)).status).toBe(200);
@@ -214,15 +218,18 @@ describe("agent intake", () => {
     expect(await reused.text()).toContain(INVALID_LINK);
     expect((await fetch(web.url + path)).status).toBe(404);
 
-    const actions = (await listEvents(db(), row.id)).map((e) => e.action);
-    expect(actions).toEqual([
+    const events = await listEvents(db(), row.id);
+    const actions = events.map((e) => e.action);
+    expect(actions.slice(0, 6)).toEqual([
       "request.submitted",
       "document.received",
       "agent_confirmation.sent",
       "request.agent_confirmed",
       "request.verified",
-      "request.acknowledged",
+      "request.approved",
     ]);
+    expect(actions).toContain("request.acknowledged");
+    expect(events.filter((e) => e.action === "request.approved")).toEqual([expect.objectContaining({ actorType: "system", actorId: "approval-policy" })]);
     expect(await verifyAuditChain(db())).toMatchObject({ ok: true });
   });
 
@@ -262,6 +269,30 @@ describe("agent intake", () => {
     expect(await getRequestByReference(db(), a.reference)).toMatchObject({ status: "pending_verification", agentConfirmedAt: null });
     expect((await web.post(pathA, "")).status).toBe(302);
     expect(await getRequestByReference(db(), a.reference)).toMatchObject({ status: "verified" });
+  });
+
+  it("applies the approval policy once the consumer confirms: automatic → approved at once (once), review → waits for staff", async () => {
+    const admin = await createStaff(db(), { email: `admin-${randomUUID().slice(0, 8)}@demo-shop.example`, name: "Ada Admin", role: "admin", password: "correct horse battery staple" });
+    await setApprovalPolicy(db(), admin, [{ regime: "us_state", type: "deletion", mode: "automatic" }]);
+    try {
+      // Virginia deletion: level 1, which the consumer's confirmation gives.
+      const auto = await submitOverHttp(agentFields({ type: "deletion", region: "US-VA" }));
+      const { path } = await confirmationMailFor(auto.fields.consumerEmail, auto.reference);
+      expect((await web.post(path, "")).status).toBe(302);
+      expect(["approved", "processing", "action_required", "completed"]).toContain((await getRequestByReference(db(), auto.reference))!.status);
+      expect((await web.post(path, "")).status).toBe(404); // used: nothing happens twice
+      const approvals = (await listEvents(db(), auto.row.id)).filter((e) => e.action === "request.approved");
+      expect(approvals).toEqual([expect.objectContaining({ actorType: "system", actorId: "approval-policy", details: expect.objectContaining({ policy: "automatic", level: 1 }) })]);
+
+      await setApprovalPolicy(db(), admin, [{ regime: "us_state", type: "deletion", mode: "review" }]);
+      const reviewed = await submitOverHttp(agentFields({ type: "deletion", region: "US-VA" }));
+      const second = await confirmationMailFor(reviewed.fields.consumerEmail, reviewed.reference);
+      expect((await web.post(second.path, "")).status).toBe(302);
+      expect(await getRequestByReference(db(), reviewed.reference)).toMatchObject({ status: "verified", verificationLevel: 1 });
+      expect((await listEvents(db(), reviewed.row.id)).map((e) => e.action)).not.toContain("request.approved");
+    } finally {
+      await setApprovalPolicy(db(), admin, [{ regime: "us_state", type: "deletion", mode: "review" }]);
+    }
   });
 });
 

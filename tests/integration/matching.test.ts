@@ -2,10 +2,12 @@
  * Data-point matching against the demo stores: the supplied phone, postal code, order number and account id are
  * looked for among the records the verified email reaches; the kinds that match are recorded and raise the
  * verification level (1 + matches). Someone else's data points match nothing. Values are never stored or logged.
- * The job is queued when the email is verified.
+ * The job is queued when the email is verified. A request that matching lifts to its required level is approved at
+ * once where the approval policy says automatic (and only there), once.
  */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setApprovalPolicy } from "#app/models/approval-policy.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { matchDataPoints, normalizeDataPoint } from "#app/models/matching.server.ts";
 import { getRequestById, insertRequest, submitRequest } from "#app/models/requests.server.ts";
@@ -18,6 +20,7 @@ import { requestEvents, requests } from "#db/schema/index.ts";
 import { closeQueues } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { codeFromMail, eventually, verificationMailFor } from "#tests/helpers/flow.ts";
+import { addStaff } from "./console-fixtures.ts";
 import { createDemoStores, type DemoStores } from "./execution-fixtures.ts";
 
 const db = () => getDb();
@@ -35,8 +38,8 @@ afterAll(async () => {
   await demo?.close();
 });
 
-async function verifiedRequest(email: string, dataPoints: Record<string, string>) {
-  const created = await insertRequest(db(), { type: "access", email, region: "UK", receivedAt: new Date(), dataPoints });
+async function verifiedRequest(email: string, dataPoints: Record<string, string>, { type = "access", region = "UK" }: { type?: "access" | "deletion"; region?: string } = {}) {
+  const created = await insertRequest(db(), { type, email, region, receivedAt: new Date(), dataPoints });
   await db().update(requests).set({ status: "verified", verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, created.id));
   return created.id;
 }
@@ -82,6 +85,40 @@ describe("data-point matching", () => {
 
     const stranger = await verifiedRequest("nobody@example.com", { phone: ada.phone, accountId: ada.accountNumber });
     expect(await matchDataPoints(db(), stranger)).toMatchObject({ matched: [], level: 1 });
+  });
+
+  it("approves a request that matching lifted to its level where the policy is automatic — once; leaves it for staff where it is review", async () => {
+    const admin = await addStaff(db(), "admin", "matching-policy");
+    const lin = demo.customers[7]!;
+    const ids: string[] = [];
+    try {
+      // CCPA deletion: level 2 (email + one matching data point). Default policy: review.
+      const reviewed = await verifiedRequest(lin.email, { postalCode: lin.postcode }, { type: "deletion", region: "US-CA" });
+      ids.push(reviewed);
+      expect(await matchDataPoints(db(), reviewed)).toMatchObject({ status: "matched", level: 2, approval: "review" });
+      expect((await getRequestById(db(), reviewed))!.status).toBe("verified");
+
+      await setApprovalPolicy(db(), admin, [{ regime: "ccpa", type: "deletion", mode: "automatic" }]);
+      // Below the level (someone else's postcode): verified, not approved, even though automatic.
+      const below = await verifiedRequest(lin.email, { postalCode: "ZZ9 9ZZ" }, { type: "deletion", region: "US-CA" });
+      ids.push(below);
+      expect(await matchDataPoints(db(), below)).toMatchObject({ matched: [], level: 1, approval: "not_ready" });
+      expect((await getRequestById(db(), below))!.status).toBe("verified");
+
+      const automatic = await verifiedRequest(lin.email, { postalCode: lin.postcode }, { type: "deletion", region: "US-CA" });
+      ids.push(automatic);
+      expect(await matchDataPoints(db(), automatic)).toMatchObject({ status: "matched", level: 2, approval: "approved" });
+      expect((await getRequestById(db(), automatic))!.status).toBe("approved");
+      // Again (BullMQ is at least once): no second approval.
+      expect(await matchDataPoints(db(), automatic)).toMatchObject({ level: 2, approval: "not_ready" });
+      const approvals = (await listEvents(db(), automatic)).filter((e) => e.action === "request.approved");
+      expect(approvals).toHaveLength(1);
+      expect(approvals[0]).toMatchObject({ actorType: "system", actorId: "approval-policy", details: { policy: "automatic", level: 2 } });
+    } finally {
+      await setApprovalPolicy(db(), admin, [{ regime: "ccpa", type: "deletion", mode: "review" }]);
+      // No store of the shared demo data is erased by a later worker picking up the queued execution.
+      for (const id of ids) await db().update(requests).set({ status: "closed" }).where(eq(requests.id, id));
+    }
   });
 
   it("runs by itself after the email is verified", async () => {
