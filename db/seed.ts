@@ -5,10 +5,14 @@
  * MFA is mandatory for staff, so the demo admin is seeded already enrolled with a random TOTP secret (encrypted
  * like any other); `seedDemo` returns it so the demo banner can print it as the manual key for an authenticator
  * app, and `npm run portal -- staff:totp --email admin@demo-shop.example` prints a current code outside production.
+ *
+ * Staff act on requests only after acknowledging the current data-handling policy (ADR 019), so the seed publishes a
+ * first version (when none exists) and acknowledges the current one for the demo admin.
  */
 import { fileURLToPath } from "node:url";
 import { eq } from "drizzle-orm";
 import { appendEvent } from "#app/models/audit.server.ts";
+import { acknowledgeHandlingPolicy, currentHandlingPolicy, policyStanding, publishHandlingPolicy } from "#app/models/handling-policy.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { provisionTotp, readTotpSecret } from "#app/models/mfa.server.ts";
 import { formatManualKey } from "#app/models/totp.ts";
@@ -40,6 +44,7 @@ export async function seedDemo(db: Database, staffPassword: string, now = new Da
   // unreadable (e.g. ENCRYPTION_KEYS regenerated).
   const existingSecret = existingStaff?.enrolledAt ? await readTotpSecret(db, staffId) : null;
   const totpSecret = existingSecret ?? (await provisionTotp(db, staffId));
+  await seedHandlingPolicy(db, staffId);
   const [anyRequest] = await db.select({ id: requests.id }).from(requests).limit(1);
   if (anyRequest) return { staffCreated: !existingStaff, requestsCreated: 0, totpSecret };
 
@@ -59,6 +64,32 @@ export async function seedDemo(db: Database, staffPassword: string, now = new Da
     });
   }
   return { staffCreated: !existingStaff, requestsCreated: demoRequests.length, totpSecret };
+}
+
+/** The demo's first data-handling policy: an example to edit, not legal advice. */
+export const DEMO_HANDLING_POLICY = `# How we handle personal data in privacy requests
+
+This is the demo's example policy: replace it with your organisation's own.
+
+## Before you start
+
+- Work only on requests assigned to you, or that you assign to yourself.
+- Open the full identity of a requester only when the task needs it.
+
+## While you work
+
+1. Check the verification level before approving anything.
+2. Never copy personal data out of the portal: no screenshots, no email forwarding, no local files.
+3. Write notes about facts, not opinions; requesters may ask for them.
+
+## When in doubt
+
+Ask the data protection officer before you act: [privacy@demo-shop.example](mailto:privacy@demo-shop.example).
+`;
+
+async function seedHandlingPolicy(db: Database, adminId: string) {
+  const current = (await currentHandlingPolicy(db)) ?? (await publishHandlingPolicy(db, { authorId: adminId, bodyMarkdown: DEMO_HANDLING_POLICY }));
+  if (!(await policyStanding(db, adminId)).acknowledged) await acknowledgeHandlingPolicy(db, { staffId: adminId, version: current.version });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -26,6 +26,8 @@ export const jobDefinitions = {
   "send-package-code": { queue: "email", payload: z.object({ codeId: z.uuid() }).strict() },
   /** A requester email caused by a staff action (denial, more information, extension): the outbox row's id. */
   "send-request-email": { queue: "email", payload: z.object({ emailId: z.uuid() }).strict() },
+  /** A staff invitation: the invite's id; the worker makes the link's token and mails it (ADR 019). */
+  "send-staff-invitation": { queue: "email", payload: z.object({ inviteId: z.uuid() }).strict() },
 } as const;
 
 export type JobName = keyof typeof jobDefinitions;

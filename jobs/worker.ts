@@ -27,6 +27,7 @@ import sendCompletion from "./processors/send-completion.ts";
 import sendExpiryNotice from "./processors/send-expiry-notice.ts";
 import sendPackageCode from "./processors/send-package-code.ts";
 import sendRequestEmail from "./processors/send-request-email.ts";
+import sendStaffInvitation from "./processors/send-staff-invitation.ts";
 import sendVerification from "./processors/send-verification.ts";
 import { closeQueues, jobDefinitions, queueNames, type QueueName } from "./queues.ts";
 import { registerSchedules } from "./schedules.ts";
@@ -47,6 +48,7 @@ export const processors: Processor[] = [
   sendCompletion,
   sendPackageCode,
   sendRequestEmail,
+  sendStaffInvitation,
 ];
 
 const log = rootLogger.child({ process: "worker" });

@@ -15,7 +15,11 @@
  *   (absolute), whichever comes first; `lastSeenAt` is written at most once a minute. A session starts without
  *   MFA (`mfaVerifiedAt` null) and reaches only the MFA pages until the second factor is shown (mfa.server.ts);
  *   such a half-signed-in session ends after 10 minutes.
- * - Invitations: single-use, 72 hours, only the token's SHA-256 is stored.
+ * - Invitations: single-use, 72 hours, only the token's SHA-256 is stored. The console's invitations are emailed: the
+ *   invite row starts with the hash of a token nobody knows, and the worker that mails the link makes the real token
+ *   (ADR 006's pattern, ADR 019), so the token is never shown, logged or put in a job payload. Re-sending makes a new
+ *   token (the older link stops working) and restarts the 72 hours. The CLI (`staff:create --invite`) still prints a
+ *   link it made itself.
  *
  * Functions return `Staff` (public columns), so a loader cannot leak the password hash or the MFA secret.
  */
@@ -23,15 +27,18 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { hash, parseOptions, verify, type Algorithm, type Options } from "@node-rs/argon2";
 import { and, asc, desc, eq, gt, isNull, lt, lte, ne, or, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { Executor } from "#db/client.server.ts";
 import { staffInvites, staffRoles, staffSessions, staffUsers, type StaffRole, type StaffUserRow } from "#db/schema/index.ts";
 import { normalizeEmail, randomToken, sha256Hex } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
+import { logger } from "#app/utils/logger.server.ts";
+import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
+import { enqueue } from "#jobs/queues.ts";
 import { appendEvent } from "./audit.server.ts";
 import { DomainError } from "./errors.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, parsePasswordList, passwordProblem } from "./passwords.ts";
+import { staffRoleLabels } from "./staff-roles.ts";
 
 export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 export type { StaffRole };
@@ -104,19 +111,13 @@ export function checkPasswordPolicy(password: string, email: string) {
   if (problem) throw new StaffInputError("password", problem.code, problem.message);
 }
 
-const maxAgeSchema = z.coerce.number().int().min(0).max(3650);
-
 /**
- * STAFF_MAX_PASSWORD_AGE_DAYS: 0 (default) = passwords never expire, as NIST SP 800-63B advises (forced periodic
- * changes lead to weaker passwords; change on evidence of compromise instead). Read after the env was loaded.
+ * STAFF_MAX_PASSWORD_AGE_DAYS (validated with the rest of the configuration at boot, app/utils/env.server.ts):
+ * 0 (default) = passwords never expire, as NIST SP 800-63B advises (forced periodic changes lead to weaker
+ * passwords; change on evidence of compromise instead).
  */
 export function maxPasswordAgeDays(): number {
-  getEnv(); // loads .env outside production, like every other key
-  const raw = process.env.STAFF_MAX_PASSWORD_AGE_DAYS;
-  if (raw === undefined || raw === "") return 0;
-  const parsed = maxAgeSchema.safeParse(raw);
-  if (!parsed.success) throw new Error("Invalid configuration: STAFF_MAX_PASSWORD_AGE_DAYS must be a whole number of days from 0 to 3650");
-  return parsed.data;
+  return getEnv().STAFF_MAX_PASSWORD_AGE_DAYS;
 }
 
 /** True when a maximum password age is configured and the password is older. */
@@ -509,18 +510,17 @@ export function staffInviteUrl(token: string): string {
 }
 
 /**
- * Invites someone to become staff with `role`: a single-use token valid for 72 hours, of which only the hash is
- * stored. Earlier unused invitations for the same email stop working. Appends `staff.invited` (ids and role only).
+ * Writes a pending invitation whose token hash is `tokenHash`, ending earlier unused invitations for the same email,
+ * and appends `staff.invited` (ids, role and how the link travels; never the email). Returns the event id too.
  */
-export async function createStaffInvite(
+async function insertInvite(
   db: Executor,
-  input: { email: string; role: StaffRole; invitedBy?: string | null },
-  clock: Clock = systemClock,
-): Promise<{ token: string; invite: StaffInvite }> {
+  input: { email: string; role: StaffRole; invitedBy?: string | null; tokenHash: string; delivery: "email" | "cli" },
+  clock: Clock,
+): Promise<{ invite: StaffInvite; eventId: number }> {
   const { email, role } = validateAccount({ ...input, name: "-" });
   if (await getStaffByEmail(db, email)) throw new StaffInputError("email", "email_taken", "A staff account with this email already exists.");
   const now = clock();
-  const token = randomToken();
   return db.transaction(async (tx) => {
     await tx
       .update(staffInvites)
@@ -528,15 +528,134 @@ export async function createStaffInvite(
       .where(and(eq(staffInvites.email, email), isNull(staffInvites.usedAt), gt(staffInvites.expiresAt, now)));
     const [invite] = await tx
       .insert(staffInvites)
-      .values({ email, role, tokenHash: inviteHash(token), invitedBy: input.invitedBy ?? null, createdAt: now, expiresAt: new Date(now.getTime() + INVITE_TTL_MS) })
+      .values({ email, role, tokenHash: input.tokenHash, invitedBy: input.invitedBy ?? null, createdAt: now, expiresAt: new Date(now.getTime() + INVITE_TTL_MS) })
       .returning(inviteColumns);
-    await appendEvent(
+    const event = await appendEvent(
       tx,
-      { actorType: input.invitedBy ? "staff" : "system", actorId: input.invitedBy ?? "cli", action: "staff.invited", details: { inviteId: invite!.id, role } },
+      {
+        actorType: input.invitedBy ? "staff" : "system",
+        actorId: input.invitedBy ?? "cli",
+        action: "staff.invited",
+        details: { inviteId: invite!.id, role, delivery: input.delivery },
+      },
       clock,
     );
-    return { token, invite: invite! };
+    return { invite: invite!, eventId: Number(event.id) };
   });
+}
+
+/**
+ * Invites someone to become staff with `role` and returns the link's token (the CLI prints the link): single-use,
+ * valid for 72 hours, only its hash is stored. Earlier unused invitations for the same email stop working.
+ * The console emails invitations instead (`inviteStaffByEmail`).
+ */
+export async function createStaffInvite(
+  db: Executor,
+  input: { email: string; role: StaffRole; invitedBy?: string | null },
+  clock: Clock = systemClock,
+): Promise<{ token: string; invite: StaffInvite }> {
+  const token = randomToken();
+  const { invite } = await insertInvite(db, { ...input, tokenHash: inviteHash(token), delivery: "cli" }, clock);
+  return { token, invite };
+}
+
+/** An invitation that cannot be re-sent or revoked (used, revoked, expired or unknown); safe to show. */
+export class StaffInviteError extends DomainError {
+  constructor() {
+    super("invite_not_pending", "This invitation was used, revoked or has expired. Invite the person again.", 404);
+    this.name = "StaffInviteError";
+  }
+}
+
+/**
+ * Queues the email of an invitation. The job id is made of the invite and the audit event that asked for the
+ * send, so a re-send is a new job while a retried enqueue of the same send is not. If Redis is down the invitation
+ * stays pending, unsent: the admin re-sends it from the console.
+ */
+async function queueInvitationEmail(inviteId: string, eventId: number): Promise<boolean> {
+  try {
+    await enqueue("send-staff-invitation", { inviteId }, { jobId: `send-staff-invitation-${inviteId}-${eventId}` });
+    return true;
+  } catch (err) {
+    logger.warn({ err, inviteId }, "could not queue the staff invitation email; re-send it from the staff page");
+    return false;
+  }
+}
+
+/**
+ * Invites someone by email (the console): the invitation is stored with the hash of a token nobody knows, then the
+ * `send-staff-invitation` job makes the real token and mails the link (ADR 006's pattern). `queued` is false when
+ * the job could not be queued (the invitation exists; re-send it).
+ */
+export async function inviteStaffByEmail(
+  db: Executor,
+  input: { email: string; role: StaffRole; invitedBy: string },
+  clock: Clock = systemClock,
+): Promise<{ invite: StaffInvite; queued: boolean }> {
+  const { invite, eventId } = await insertInvite(db, { ...input, tokenHash: inviteHash(randomToken()), delivery: "email" }, clock);
+  return { invite, queued: await queueInvitationEmail(invite.id, eventId) };
+}
+
+/** A pending invitation by id, or null (unknown, used, revoked or expired). */
+async function pendingInvite(db: Executor, inviteId: string, now: Date): Promise<StaffInvite | null> {
+  if (!UUID_RE.test(inviteId)) return null;
+  const [row] = await db
+    .select(inviteColumns)
+    .from(staffInvites)
+    .where(and(eq(staffInvites.id, inviteId), isNull(staffInvites.usedAt), gt(staffInvites.expiresAt, now)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Sends a pending invitation again (a new link; the older one stops working). Appends `staff.invite_resent`. */
+export async function resendStaffInvite(db: Executor, input: { inviteId: string; by: string }, clock: Clock = systemClock): Promise<{ queued: boolean }> {
+  const invite = await pendingInvite(db, input.inviteId, clock());
+  if (!invite) throw new StaffInviteError();
+  const event = await appendEvent(db, { actorType: "staff", actorId: input.by, action: "staff.invite_resent", details: { inviteId: invite.id } }, clock);
+  return { queued: await queueInvitationEmail(invite.id, Number(event.id)) };
+}
+
+/** Ends a pending invitation at once (its link stops working). Appends `staff.invite_revoked`. */
+export async function revokeStaffInvite(db: Executor, input: { inviteId: string; by: string }, clock: Clock = systemClock): Promise<void> {
+  if (!UUID_RE.test(input.inviteId)) throw new StaffInviteError();
+  const now = clock();
+  await db.transaction(async (tx) => {
+    const [revoked] = await tx
+      .update(staffInvites)
+      .set({ expiresAt: now })
+      .where(and(eq(staffInvites.id, input.inviteId), isNull(staffInvites.usedAt), gt(staffInvites.expiresAt, now)))
+      .returning({ id: staffInvites.id });
+    if (!revoked) throw new StaffInviteError();
+    await appendEvent(tx, { actorType: "staff", actorId: input.by, action: "staff.invite_revoked", details: { inviteId: revoked.id } }, clock);
+  });
+}
+
+const utcLabel = (d: Date) => `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+
+/**
+ * The `send-staff-invitation` job: if the invitation is still pending, makes a fresh token (stores only its hash,
+ * the 72 hours start now), mails the link, and appends `staff.invite_sent`. A used, revoked or expired invitation
+ * is skipped. Run twice, it sends twice and only the newest link works. Returns no token and no address (the
+ * worker logs the result).
+ */
+export async function sendStaffInvitation(db: Executor, inviteId: string, clock: Clock = systemClock): Promise<{ sent: boolean }> {
+  if (!UUID_RE.test(inviteId)) return { sent: false };
+  const now = clock();
+  const token = randomToken();
+  const expiresAt = new Date(now.getTime() + INVITE_TTL_MS);
+  const [invite] = await db
+    .update(staffInvites)
+    .set({ tokenHash: inviteHash(token), expiresAt })
+    .where(and(eq(staffInvites.id, inviteId), isNull(staffInvites.usedAt), gt(staffInvites.expiresAt, now)))
+    .returning(inviteColumns);
+  if (!invite) return { sent: false };
+  await sendEmail({
+    to: invite.email,
+    template: "staff-invitation",
+    props: { inviteUrl: staffInviteUrl(token), roleLabel: staffRoleLabels[invite.role], expiresLabel: utcLabel(expiresAt) },
+  });
+  await appendEvent(db, { actorType: "system", actorId: "send-staff-invitation", action: "staff.invite_sent", details: { inviteId: invite.id } }, clock);
+  return { sent: true };
 }
 
 /** The pending invitation for a token, or null (unknown, used or expired). */

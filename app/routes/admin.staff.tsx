@@ -1,13 +1,28 @@
-/** Staff management (admins only): the staff list, pending invitations, inviting and disabling — changes need a step-up. */
-import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
+/**
+ * Staff management (admins only): the staff list, pending invitations, inviting (the link is emailed by the worker,
+ * never shown here), re-sending and revoking invitations, disabling — changes need a step-up.
+ */
+import { getFormProps, getInputProps, getSelectProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
+import { StaffNav } from "#app/components/staff-nav.tsx";
 import { appendEvent } from "#app/models/audit.server.ts";
-import { createStaffInvite, disableStaff, listPendingInvites, listStaff, staffInviteUrl, StaffInputError } from "#app/models/staff.server.ts";
+import { staffRoleLabels as roleLabels, staffRoleList as staffRoles } from "#app/models/staff-roles.ts";
+import {
+  disableStaff,
+  inviteStaffByEmail,
+  listPendingInvites,
+  listStaff,
+  resendStaffInvite,
+  revokeStaffInvite,
+  StaffInputError,
+  StaffInviteError,
+} from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { readForm } from "#app/utils/forms.server.ts";
 import { requireStaff, requireStepUp, ROLES } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Staff — Privacy Center staff" }];
@@ -15,9 +30,6 @@ export const meta: MetaFunction = () => [{ title: "Staff — Privacy Center staf
 /** Who may use this page (read by tests/integration/admin-authz.test.ts; enforced by requireStaff below). */
 export const handle = { staffRoles: ["admin"] };
 
-/** The roles (as in db/schema/staff.ts), kept here so the page does not bundle the schema into the browser. */
-const staffRoles = ["admin", "processor", "auditor"] as const;
-const roleLabels = { admin: "Admin — everything, including staff", processor: "Processor — works on requests", auditor: "Auditor — reads only" } as const;
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 const inviteSchema = z.object({
@@ -37,33 +49,56 @@ export async function loader({ request }: LoaderFunctionArgs) {
   });
 }
 
+type ActionResult = {
+  intent: "invite" | "disable" | "resend" | "revoke";
+  result: SubmissionResult<string[]> | null;
+  notice: string | null;
+  error: string | null;
+};
+const answer = (body: ActionResult, status = 200) => json(body, { status, headers: { "Cache-Control": "no-store" } });
+const NOT_QUEUED = " The email could not be queued just now: use “Send again” in a minute.";
+
 export async function action({ request }: ActionFunctionArgs) {
   await requireStaff(request, { roles: ROLES.admins });
   const { staff: me } = await requireStepUp(request, { roles: ROLES.admins, returnTo: "/admin/staff" });
-  const form = await request.formData();
+  const form = await readForm(request, ["intent", "staffId", "inviteId", "email", "role"]);
   const db = getDb();
+  const intent = form.get("intent");
 
-  if (form.get("intent") === "disable") {
+  if (intent === "disable") {
     const staffId = String(form.get("staffId") ?? "");
-    if (staffId === me.id) return json({ intent: "disable" as const, result: null, invite: null, error: "You cannot disable your own account." }, { status: 400 });
+    if (staffId === me.id) return answer({ intent: "disable", result: null, notice: null, error: "You cannot disable your own account." }, 400);
     const target = (await listStaff(db)).find((s) => s.id === staffId);
-    if (!target) return json({ intent: "disable" as const, result: null, invite: null, error: "No such staff account." }, { status: 404 });
+    if (!target) return answer({ intent: "disable", result: null, notice: null, error: "No such staff account." }, 404);
     await disableStaff(db, staffId);
     await appendEvent(db, { actorType: "staff", actorId: me.id, action: "staff.disabled", details: { staffId } });
-    return json({ intent: "disable" as const, result: null, invite: null, error: null });
+    return answer({ intent: "disable", result: null, notice: null, error: null });
+  }
+
+  if (intent === "resend" || intent === "revoke") {
+    const inviteId = String(form.get("inviteId") ?? "");
+    try {
+      if (intent === "revoke") {
+        await revokeStaffInvite(db, { inviteId, by: me.id });
+        return answer({ intent, result: null, notice: "The invitation is revoked: its link no longer works.", error: null });
+      }
+      const { queued } = await resendStaffInvite(db, { inviteId, by: me.id });
+      return answer({ intent, result: null, notice: `A new invitation link is on its way; the previous link no longer works.${queued ? "" : NOT_QUEUED}`, error: null });
+    } catch (error) {
+      if (!(error instanceof StaffInviteError)) throw error;
+      return answer({ intent, result: null, notice: null, error: error.userMessage }, error.status);
+    }
   }
 
   const submission = parseWithZod(form, { schema: inviteSchema });
-  if (submission.status !== "success") return json({ intent: "invite" as const, result: submission.reply(), invite: null, error: null }, { status: 400 });
+  if (submission.status !== "success") return answer({ intent: "invite", result: submission.reply(), notice: null, error: null }, 400);
   try {
-    const { token, invite } = await createStaffInvite(db, { email: submission.value.email, role: submission.value.role, invitedBy: me.id });
-    return json(
-      { intent: "invite" as const, result: submission.reply({ resetForm: true }), invite: { url: staffInviteUrl(token), email: invite.email, role: invite.role }, error: null },
-      { headers: { "Cache-Control": "no-store" } },
-    );
+    const { invite, queued } = await inviteStaffByEmail(db, { email: submission.value.email, role: submission.value.role, invitedBy: me.id });
+    const notice = `Invitation for ${invite.email} (${invite.role}) created: the link is on its way by email. It works once, for 72 hours.${queued ? "" : NOT_QUEUED}`;
+    return answer({ intent: "invite", result: submission.reply({ resetForm: true }), notice, error: null });
   } catch (error) {
     if (!(error instanceof StaffInputError)) throw error;
-    return json({ intent: "invite" as const, result: submission.reply({ fieldErrors: { [error.field]: [error.userMessage] } }), invite: null, error: null }, { status: 400 });
+    return answer({ intent: "invite", result: submission.reply({ fieldErrors: { [error.field]: [error.userMessage] } }), notice: null, error: null }, 400);
   }
 }
 
@@ -79,10 +114,8 @@ export default function StaffPage() {
     <section aria-labelledby="title">
       <div className="card">
         <h1 id="title">Staff</h1>
-        <p>
-          <Link to="/admin">Requests</Link> · <Link to="/admin/account">Your account</Link>
-        </p>
-        {data?.error ? (
+        <StaffNav role="admin" current="/admin/staff" />
+        {data?.error && data.intent === "disable" ? (
           <p className="error" role="alert">
             {data.error}
           </p>
@@ -131,16 +164,16 @@ export default function StaffPage() {
 
       <div className="card" aria-labelledby="invite-title">
         <h2 id="invite-title">Invite a staff member</h2>
-        {data?.invite ? (
-          <div className="success" role="status">
-            <p>
-              Invitation for {data.invite.email} ({data.invite.role}) created. Send them this link; it works once, for 72 hours,
-              and is shown only now:
-            </p>
-            <p>
-              <code data-testid="invite-url">{data.invite.url}</code>
-            </p>
-          </div>
+        <p className="hint">The invitation link is emailed to the address below; it works once, for 72 hours, and is never shown here.</p>
+        {data?.notice ? (
+          <p className="success" role="status" data-testid="invite-notice">
+            {data.notice}
+          </p>
+        ) : null}
+        {data?.error && data.intent !== "disable" ? (
+          <p className="error" role="alert">
+            {data.error}
+          </p>
         ) : null}
         <Form method="post" {...getFormProps(form)}>
           <input type="hidden" name="intent" value="invite" />
@@ -157,15 +190,24 @@ export default function StaffPage() {
               ))}
             </select>
           </Field>
-          <button type="submit">Create invitation link</button>
+          <button type="submit">Send invitation</button>
         </Form>
         {invites.length > 0 ? (
           <>
             <h3>Pending invitations</h3>
             <ul>
               {invites.map((i) => (
-                <li key={i.id}>
-                  {i.email} — {i.role}, expires {i.expires}
+                <li key={i.id} data-invite={i.email}>
+                  {i.email} — {i.role}, expires {i.expires}{" "}
+                  <Form method="post" style={{ display: "inline" }}>
+                    <input type="hidden" name="inviteId" value={i.id} />
+                    <button type="submit" name="intent" value="resend" className="secondary" aria-label={`Send the invitation for ${i.email} again`}>
+                      Send again
+                    </button>{" "}
+                    <button type="submit" name="intent" value="revoke" className="secondary" aria-label={`Revoke the invitation for ${i.email}`}>
+                      Revoke
+                    </button>
+                  </Form>
                 </li>
               ))}
             </ul>

@@ -132,6 +132,8 @@ const schema = z
     // every national authority (a requester may complain where they live, work, or where the infringement happened).
     EU_LEAD_AUTHORITY_NAME: z.string().trim().min(3).max(200).default("the data protection authority of your EU or EEA country"),
     EU_LEAD_AUTHORITY_URL: z.url({ protocol: /^https?$/ }).default("https://www.edpb.europa.eu/about-edpb/about-edpb/members_en"),
+    // Staff passwords: maximum age in days, 0 = never expire (NIST SP 800-63B advises against forced changes; ADR 008).
+    STAFF_MAX_PASSWORD_AGE_DAYS: days(3650).default(0),
   })
   .superRefine((env, ctx) => {
     if (env.REMINDER_DUE_VERY_SOON_DAYS > env.REMINDER_DUE_SOON_DAYS) {

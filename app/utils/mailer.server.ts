@@ -25,6 +25,7 @@ import Denial from "#app/emails/denial.tsx";
 import ExtensionNotice from "#app/emails/extension-notice.tsx";
 import MoreInformation from "#app/emails/more-information.tsx";
 import RequestExpired from "#app/emails/request-expired.tsx";
+import StaffInvitation from "#app/emails/staff-invitation.tsx";
 import VerificationCode from "#app/emails/verification-code.tsx";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger as rootLogger, scrubString } from "#app/utils/logger.server.ts";
@@ -47,6 +48,7 @@ export const templates = {
   "agent-confirmation": AgentConfirmation,
   "request-expired": RequestExpired,
   "deadline-digest": DeadlineDigest,
+  "staff-invitation": StaffInvitation,
 } as const;
 
 export type TemplateName = keyof typeof templates;
@@ -68,6 +70,8 @@ export const subjects: { [N in TemplateName]: (props: TemplateProps<N>) => strin
     props.reason === "not_verified" ? `Your request ${props.reference} has expired` : `Your request ${props.reference} has been closed`,
   // Staff email: counts and the day only; the references are in the body.
   "deadline-digest": (props) => `Deadline digest for ${props.dayLabel}: ${reminders(digestCount(props.sections))}`,
+  // Staff email: the organisation only; the link is in the body.
+  "staff-invitation": (props) => `Your invitation to the ${props.orgName} privacy team`,
 };
 
 /** The props of template N typed `RequiredText` (text the email cannot go out without). */
@@ -89,6 +93,7 @@ export const requiredTexts: { [N in TemplateName]: Record<RequiredTextKeys<N>, t
   "agent-confirmation": {},
   "request-expired": {},
   "deadline-digest": {},
+  "staff-invitation": {},
 };
 
 export function isTemplateName(name: string): name is TemplateName {

@@ -108,6 +108,7 @@ describe("template registry", () => {
       "extension-notice",
       "more-information",
       "request-expired",
+      "staff-invitation",
       "verification-code",
     ]);
     for (const [name, Component] of Object.entries(templates)) {

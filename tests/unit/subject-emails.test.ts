@@ -254,6 +254,7 @@ describe("required text", () => {
       "agent-confirmation": {},
       "deadline-digest": {},
       "request-expired": {},
+      "staff-invitation": {},
     });
   });
 
