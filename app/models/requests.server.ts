@@ -3,16 +3,16 @@
  * stored; lookups by email go through the keyed blind index. A state change commits before its job is enqueued.
  */
 import { randomInt, randomUUID } from "node:crypto";
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import { requests, verificationChallenges, type AccessScope, type RequestRow, type RequestType } from "#db/schema/index.ts";
+import { requests, type AccessScope, type RequestRow, type RequestType } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
 import { decryptJson, emailBlindIndex, encryptJson, normalizeEmail } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
-import { appendEvent } from "./audit.server.ts";
+import { prepareEvent, rethrowAppendError, type AppendedRow } from "./audit.server.ts";
 import { computeDeadlines, verificationLevelFor } from "./deadlines.ts";
 import { DomainError } from "./errors.ts";
 import { dataPointKinds, type DataPointKind, type IntakeValues } from "./intake.ts";
@@ -74,11 +74,8 @@ export function submitInputFrom(type: RequestType, v: IntakeValues, now: Date, g
   };
 }
 
-/**
- * Inserts the request row (identity encrypted, blind index, deadlines from the legal calendar, the verification it
- * needs) inside the caller's transaction and returns its id and reference. Used by intake and by the demo seed.
- */
-export async function insertRequest(tx: Executor, input: SubmitInput & { receivedAt: Date }) {
+/** The request row to insert (identity encrypted, blind index, deadlines from the legal calendar, the verification it needs). */
+function requestRowFor(input: SubmitInput & { receivedAt: Date }) {
   const region = regionByCode(input.region);
   if (!region) throw new DomainError("unknown_region", "Please choose where you live from the list.");
   const id = randomUUID();
@@ -90,21 +87,13 @@ export async function insertRequest(tx: Executor, input: SubmitInput & { receive
     ...(Object.keys(dataPoints).length > 0 ? { dataPoints } : {}),
   };
   const required = verificationLevelFor(region.regime, input.type, input.accessScope);
-  let reference = newReference();
-  for (let attempt = 0; ; attempt++) {
-    const [clash] = await tx.select({ id: requests.id }).from(requests).where(eq(requests.reference, reference)).limit(1);
-    if (!clash) break;
-    if (attempt > 5) throw new Error("could not allocate a unique reference");
-    reference = newReference();
-  }
-  await tx.insert(requests).values({
+  const values = {
     id,
-    reference,
     type: input.type,
     regime: region.regime,
     jurisdiction: region.jurisdiction,
     // Requests that need no verification (opt-outs) go straight to the queue.
-    status: required === 0 ? "verified" : "pending_verification",
+    status: required === 0 ? ("verified" as const) : ("pending_verification" as const),
     requiredVerificationLevel: required,
     accessScope: input.accessScope ?? null,
     suppliedDataPoints: dataPointKinds.filter((k) => dataPoints[k]),
@@ -116,53 +105,87 @@ export async function insertRequest(tx: Executor, input: SubmitInput & { receive
     acknowledgeBy: deadlines.acknowledgeBy,
     dueAt: deadlines.dueAt,
     extensionNoticeBy: deadlines.extensionNoticeBy,
-  });
-  return { id, reference, regime: region.regime, jurisdiction: region.jurisdiction, requiredVerificationLevel: required };
+  };
+  return { values, row: { id, regime: region.regime, jurisdiction: region.jurisdiction, requiredVerificationLevel: required } };
+}
+
+/** References are random (40 bits); a clash with an existing one is retried with a fresh reference this many times. */
+const REFERENCE_ATTEMPTS = 6;
+
+/** The INSERT of a request row that yields no row instead of failing when the reference is taken (no transaction aborted). */
+const insertUnlessReferenceTaken = (db: Executor, values: ReturnType<typeof requestRowFor>["values"], reference: string) =>
+  db.insert(requests).values({ ...values, reference }).onConflictDoNothing({ target: requests.reference }).returning({ id: requests.id });
+
+/**
+ * Inserts the request row inside the caller's transaction and returns its id and reference. Used by the agent
+ * intake, the demo seed and tests (the subject's intake folds it into one statement, see `submitRequest`).
+ */
+export async function insertRequest(tx: Executor, input: SubmitInput & { receivedAt: Date }) {
+  const { values, row } = requestRowFor(input);
+  for (let attempt = 0; attempt < REFERENCE_ATTEMPTS; attempt++) {
+    const reference = newReference();
+    const inserted = await insertUnlessReferenceTaken(tx, values, reference);
+    if (inserted.length > 0) return { ...row, reference };
+  }
+  throw new Error("could not allocate a unique reference");
 }
 
 /**
- * Records a new request with its audit event — and, when the request needs a verified email, its challenge — in one
- * transaction, then queues the email (verification code, or the acknowledgement for requests that need no
- * verification). The answer is the same whatever data we hold: nothing here looks at the connected stores.
+ * Records a new request with its audit event — and, when the request needs a verified email, its challenge — then
+ * queues the email (verification code, or the acknowledgement for requests that need no verification). The answer
+ * is the same whatever data we hold: nothing here looks at the connected stores.
+ *
+ * The three inserts are one statement, i.e. one round trip and one implicit transaction (ADR 014): the request row
+ * (skipped when its random reference is taken — then the statement returns nothing and is retried with a fresh
+ * reference), the challenge, and last the audit event through `request_events_append`, so the audit chain's lock is
+ * held only from the event's insert to the commit that ends the same statement.
  */
 export async function submitRequest(db: Executor, input: SubmitInput, clock: Clock = systemClock) {
   if (!regionByCode(input.region)) throw new DomainError("unknown_region", "Please choose where you live from the list.");
   const receivedAt = clock();
-  const created = await db.transaction(async (tx) => {
-    const row = await insertRequest(tx, { ...input, receivedAt });
-    await appendEvent(
-      tx,
-      {
-        requestId: row.id,
-        actorType: "subject",
-        action: "request.submitted",
-        details: {
-          type: input.type,
-          regime: row.regime,
-          jurisdiction: row.jurisdiction,
-          requiredLevel: row.requiredVerificationLevel,
-          dataPointKinds: dataPointKinds.filter((k) => input.dataPoints?.[k]),
-          ...(input.gpc ? { gpc: true } : {}),
-        },
+  const { values, row } = requestRowFor({ ...input, receivedAt });
+  const event = prepareEvent(
+    {
+      requestId: row.id,
+      actorType: "subject",
+      action: "request.submitted",
+      details: {
+        type: input.type,
+        regime: row.regime,
+        jurisdiction: row.jurisdiction,
+        requiredLevel: row.requiredVerificationLevel,
+        dataPointKinds: dataPointKinds.filter((k) => input.dataPoints?.[k]),
+        ...(input.gpc ? { gpc: true } : {}),
       },
-      clock,
-    );
-    if (row.requiredVerificationLevel === 0) return { ...row, challengeId: null };
-    const [challenge] = await tx
-      .insert(verificationChallenges)
-      .values({ requestId: row.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS })
-      .returning({ id: verificationChallenges.id });
-    return { ...row, challengeId: challenge!.id };
-  });
+    },
+    clock,
+  );
+  const needsChallenge = row.requiredVerificationLevel > 0;
+  let created: { reference: string; challengeId: string | null } | undefined;
+  for (let attempt = 0; attempt < REFERENCE_ATTEMPTS && !created; attempt++) {
+    const reference = newReference();
+    // `r` is fenced (offset 0) so the request and the challenge are inserted before the event: the function's
+    // argument r.id puts it on the inner side of the join.
+    const statement = sql`with req as (${insertUnlessReferenceTaken(db, values, reference).getSQL()}),
+      ch as (insert into verification_challenges (request_id, max_attempts)
+             select id, ${getEnv().VERIFICATION_MAX_ATTEMPTS}::integer from req where ${needsChallenge}::boolean returning id)
+      select r.challenge_id, ev.id, ev.prev_hash, ev.hash
+      from (select req.id, (select ch.id from ch) as challenge_id from req offset 0) r,
+           lateral ${event.call(sql`r.id`)} ev`;
+    const result = await db.execute<AppendedRow & { challenge_id: string | null }>(statement).catch(rethrowAppendError);
+    const [inserted] = result as unknown as (AppendedRow & { challenge_id: string | null })[];
+    if (inserted) created = { reference, challengeId: inserted.challenge_id };
+  }
+  if (!created) throw new Error("could not allocate a unique reference");
 
   // Approval policy (staff console): a request that needs no verification may be approved automatically.
-  if (!created.challengeId) await applyApprovalPolicySafely(db, created.id, clock);
+  if (!created.challengeId) await applyApprovalPolicySafely(db, row.id, clock);
   // After the commit. If Redis is unavailable the request is still safe: the reconcile job re-enqueues it.
   const job = created.challengeId
     ? enqueue("send-verification", { challengeId: created.challengeId })
-    : enqueue("send-acknowledgement", { requestId: created.id });
-  await job.catch((err: unknown) => logger.warn({ err, requestId: created.id }, "could not enqueue the request's email; reconcile will retry"));
-  return { requestId: created.id, reference: created.reference, verificationRequired: created.challengeId !== null };
+    : enqueue("send-acknowledgement", { requestId: row.id });
+  await job.catch((err: unknown) => logger.warn({ err, requestId: row.id }, "could not enqueue the request's email; reconcile will retry"));
+  return { requestId: row.id, reference: created.reference, verificationRequired: created.challengeId !== null };
 }
 
 export function decryptDetails(row: Pick<RequestRow, "id" | "detailsCiphertext">): RequestDetails {

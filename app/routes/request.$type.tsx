@@ -9,7 +9,7 @@ import { requestTypeFromSlug, requestTypeInfo } from "#app/models/request-types.
 import { newReference, submitInputFrom, submitRequest } from "#app/models/requests.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { fieldsOf, readForm } from "#app/utils/forms.server.ts";
-import { rateLimit } from "#app/utils/rate-limit.server.ts";
+import { rateLimits } from "#app/utils/rate-limit.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Privacy Center — ${data?.label ?? "make a request"}` }];
 
@@ -49,9 +49,11 @@ export async function action({ params, request, context }: ActionFunctionArgs) {
   // A filled honeypot gets the same answer a person would, and nothing is recorded.
   if (String(formData.get("website") ?? "") !== "") return redirect(`/requests/${newReference()}/verify`);
 
-  const byIp = await rateLimit({ bucket: "intake-ip", key: context.clientIp, limit: 20, windowSeconds: 3600 });
-  const byEmail = await rateLimit({ bucket: "intake-email", key: values.email.toLowerCase(), limit: 5, windowSeconds: 3600 });
-  if (!byIp.allowed || !byEmail.allowed) {
+  const [byIp, byEmail] = await rateLimits([
+    { bucket: "intake-ip", key: context.clientIp, limit: 20, windowSeconds: 3600 },
+    { bucket: "intake-email", key: values.email.toLowerCase(), limit: 5, windowSeconds: 3600 },
+  ]);
+  if (!byIp!.allowed || !byEmail!.allowed) {
     return json(submission.reply({ formErrors: ["You have made several requests in a short time. Please try again in an hour."] }), { status: 429 });
   }
 

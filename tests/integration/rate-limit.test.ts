@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeRedis, getRedis, redisKey } from "#app/utils/redis.server.ts";
-import { RateLimitedError, enforceRateLimit, rateLimit, rateLimitKey, resetRateLimit } from "#app/utils/rate-limit.server.ts";
+import { RateLimitedError, enforceRateLimit, rateLimit, rateLimitKey, rateLimits, resetRateLimit } from "#app/utils/rate-limit.server.ts";
 
 let n = 0;
 /** A bucket of its own for each test, so tests do not share counters. */
@@ -61,6 +61,31 @@ describe("rateLimit", () => {
     expect((await rateLimit({ bucket: b, key: "alice@example.com", ...limit })).allowed).toBe(false);
     expect((await rateLimit({ bucket: b, key: "bob@example.com", ...limit })).allowed).toBe(true);
     expect((await rateLimit({ bucket: bucket(), key: "alice@example.com", ...limit })).allowed).toBe(true);
+  });
+
+  it("checks several keys in one call exactly as separate calls would: each recorded and refused on its own", async () => {
+    const ip = { bucket: bucket(), key: "192.0.2.77", limit: 3, windowSeconds: 60 };
+    const email = { bucket: bucket(), key: "carol@example.com", limit: 1, windowSeconds: 120 };
+    expect(await rateLimits([ip, email])).toEqual([
+      { allowed: true, remaining: 2, retryAfterSeconds: 0 },
+      { allowed: true, remaining: 0, retryAfterSeconds: 0 },
+    ]);
+    const [ipAgain, emailAgain] = await rateLimits([ip, email]);
+    expect(ipAgain).toEqual({ allowed: true, remaining: 1, retryAfterSeconds: 0 }); // the IP's hit counts though the email is refused
+    expect(emailAgain!.allowed).toBe(false);
+    expect(emailAgain!.retryAfterSeconds).toBeGreaterThan(60);
+    expect(emailAgain!.retryAfterSeconds).toBeLessThanOrEqual(120);
+    // The same windows seen through the one-key call.
+    expect(await rateLimit(ip)).toEqual({ allowed: true, remaining: 0, retryAfterSeconds: 0 });
+    expect((await rateLimit(email)).allowed).toBe(false);
+    const [ipRefused, emailRefused] = await rateLimits([ip, email]);
+    expect(ipRefused!.allowed).toBe(false);
+    expect(emailRefused!.allowed).toBe(false);
+    expect(await getRedis().zcard(rateLimitKey(ip.bucket, ip.key))).toBe(3);
+    expect(await getRedis().zcard(rateLimitKey(email.bucket, email.key))).toBe(1);
+    expect(await rateLimits([])).toEqual([]);
+    await expect(rateLimits([ip, { ...ip }])).rejects.toThrow(TypeError);
+    await expect(rateLimits([ip, { ...email, limit: 0 }])).rejects.toThrow(TypeError);
   });
 
   it("is atomic: 50 concurrent hits against a limit of 10 let exactly 10 through", async () => {
