@@ -1,6 +1,7 @@
 /**
  * The staff sign-in over real HTTP against the compiled build: password → MFA (token rotated at both steps),
- * recovery codes, generic failures, step-up, invitations, "your sessions", password age; and the staff CLI.
+ * recovery codes, generic failures, step-up, emailed invitations (the worker mails the link; re-send, revoke,
+ * expiry), "your sessions", password age; and the staff CLI.
  */
 import { spawn } from "node:child_process";
 import { eq } from "drizzle-orm";
@@ -8,13 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionTotp, regenerateRecoveryCodes } from "#app/models/mfa.server.ts";
 import { createStaff, findStaffInvite } from "#app/models/staff.server.ts";
 import { base32Decode, totpAtStep, totpStep } from "#app/models/totp.ts";
+import { getEnv } from "#app/utils/env.server.ts";
+import type { CaughtMail } from "#app/utils/mail-catcher.server.ts";
+import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { requestEvents, staffSessions, staffUsers } from "#db/schema/index.ts";
+import { requestEvents, staffInvites, staffSessions, staffUsers } from "#db/schema/index.ts";
 import { closeQueues } from "#jobs/queues.ts";
+import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { startWeb } from "#tests/helpers/web.ts";
+import { testMailbox } from "#tests/setup/mailbox.ts";
 
 let web: Awaited<ReturnType<typeof startWeb>>;
+let worker: RunningWorker;
 const PASSWORD = "correct horse battery staple";
 const form = (fields: Record<string, string>) => new URLSearchParams(fields);
 let n = 0;
@@ -22,12 +29,23 @@ const uniqueEmail = () => `http.staff${++n}-${Date.now().toString(36)}@example.c
 
 beforeAll(async () => {
   web = await startWeb();
+  worker = await startWorker({ schedules: false, concurrency: 2 });
 });
 afterAll(async () => {
+  await worker.close(5000);
   await web.close();
   await closeQueues();
+  await closeMailer();
   await closeRedis();
 });
+
+const INVITE_LINK = /(https?:\/\/[^\s"<>]+\/admin\/invite\/([A-Za-z0-9_-]{43}))/;
+
+/** The next invitation email to `email` (the `skip` earlier ones left out): its link's token. */
+async function invitationMail(email: string, skip = 0): Promise<{ mail: CaughtMail; token: string }> {
+  const mail = await testMailbox().waitFor((m) => m.to.includes(email) && INVITE_LINK.test(m.text) && skip-- <= 0, 15_000);
+  return { mail, token: INVITE_LINK.exec(mail.text)![2]! };
+}
 
 /** The `name=value` of the staff cookie a response sets ("" when it clears it), or undefined. */
 function staffCookie(res: Response): string | undefined {
@@ -158,8 +176,7 @@ describe("step-up", () => {
     // The sign-in code counts as a step-up for 10 minutes.
     const fresh = await invite();
     expect(fresh.status).toBe(200);
-    const url = /\/admin\/invite\/([A-Za-z0-9_-]{43})/.exec(await fresh.text())?.[1];
-    expect(url).toBeTruthy();
+    expect(await fresh.text()).toContain("the link is on its way by email");
 
     await getDb().update(staffSessions).set({ stepUpAt: new Date(Date.now() - 11 * 60_000) }).where(eq(staffSessions.staffId, admin.id));
     const stale = await invite();
@@ -179,12 +196,30 @@ describe("step-up", () => {
 });
 
 describe("invitation over HTTP", () => {
-  it("shows the invitation, refuses a common password, creates the account and goes on to MFA enrolment", async () => {
+  it("emails the link (never shown on the page), refuses a common password, creates the account and goes on to MFA enrolment; the link works once", async () => {
     const admin = await enrolledStaff("admin");
     const cookie = await signIn(admin);
     const email = uniqueEmail();
     const res = await web.post("/admin/staff", form({ intent: "invite", email, role: "auditor" }), { Cookie: cookie });
-    const token = /\/admin\/invite\/([A-Za-z0-9_-]{43})/.exec(await res.text())![1]!;
+    expect(res.status).toBe(200);
+    const answer = await res.text();
+    expect(answer).toContain(`Invitation for ${email} (auditor) created: the link is on its way by email.`);
+    expect(answer).not.toMatch(/\/admin\/invite\/[A-Za-z0-9_-]{43}/);
+
+    const { mail, token } = await invitationMail(email);
+    expect(mail.subject).toBe(`Your invitation to the ${getEnv().ORG_NAME} privacy team`);
+    expect(mail.subject).not.toContain(email);
+    expect(mail.text).toContain("Auditor — reads only");
+    expect(mail.html).toContain(`/admin/invite/${token}`);
+    expect(mail.text).toMatch(/The link works until\s*:?\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    // The job carried the invitation's id only; the audit trail names the admin, never the address or the token.
+    const events = await getDb().select().from(requestEvents).where(eq(requestEvents.action, "staff.invited"));
+    const invited = events.find((e) => e.actorId === admin.id)!;
+    expect(invited.details).toMatchObject({ role: "auditor", delivery: "email" });
+    const trail = JSON.stringify(await getDb().select().from(requestEvents));
+    expect(trail).not.toContain(token);
+    expect(trail).not.toContain(email);
+    expect((await get("/admin/staff", cookie).then((r) => r.text()))).not.toContain(token);
 
     const page = await get(`/admin/invite/${token}`);
     expect(page.status).toBe(200);
@@ -206,6 +241,56 @@ describe("invitation over HTTP", () => {
     expect((await get(`/admin/invite/${token}`)).status).toBe(404);
     const reused = await web.post(`/admin/invite/${token}`, form({ name: "Eve", password: PASSWORD, confirmPassword: PASSWORD }));
     expect(reused.status).toBe(410);
+    // A used invitation is no longer pending: it cannot be re-sent.
+    const [row] = await getDb().select().from(staffInvites).where(eq(staffInvites.email, email));
+    const resend = await web.post("/admin/staff", form({ intent: "resend", inviteId: row!.id }), { Cookie: cookie });
+    expect(resend.status).toBe(404);
+    expect(await resend.text()).toContain("This invitation was used, revoked or has expired.");
+  });
+
+  it("re-sending mails a new link and ends the old one; revoking ends the link; an expired link is refused", async () => {
+    const admin = await enrolledStaff("admin");
+    const cookie = await signIn(admin);
+    const email = uniqueEmail();
+    expect((await web.post("/admin/staff", form({ intent: "invite", email, role: "processor" }), { Cookie: cookie })).status).toBe(200);
+    const first = await invitationMail(email);
+    const [invite] = await getDb().select().from(staffInvites).where(eq(staffInvites.email, email));
+    const listed = await (await get("/admin/staff", cookie)).text();
+    expect(listed).toContain(`data-invite="${email}"`);
+
+    const resent = await web.post("/admin/staff", form({ intent: "resend", inviteId: invite!.id }), { Cookie: cookie });
+    expect(resent.status).toBe(200);
+    expect(await resent.text()).toContain("A new invitation link is on its way; the previous link no longer works.");
+    const second = await invitationMail(email, 1);
+    expect(second.token).not.toBe(first.token);
+    expect((await get(`/admin/invite/${first.token}`)).status).toBe(404);
+    expect((await get(`/admin/invite/${second.token}`)).status).toBe(200);
+
+    // Expiry: 72 hours after the send; past it, the link is refused and the invitation is no longer listed.
+    await getDb().update(staffInvites).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(staffInvites.id, invite!.id));
+    expect((await get(`/admin/invite/${second.token}`)).status).toBe(404);
+    const late = await web.post(`/admin/invite/${second.token}`, form({ name: "Late", password: PASSWORD, confirmPassword: PASSWORD }));
+    expect(late.status).toBe(410);
+    expect(await (await get("/admin/staff", cookie)).text()).not.toContain(`data-invite="${email}"`);
+
+    // Revoking: a fresh invitation for another address, revoked before it is used.
+    const other = uniqueEmail();
+    await web.post("/admin/staff", form({ intent: "invite", email: other, role: "auditor" }), { Cookie: cookie });
+    const mailed = await invitationMail(other);
+    const [pending] = await getDb().select().from(staffInvites).where(eq(staffInvites.email, other));
+    const revoked = await web.post("/admin/staff", form({ intent: "revoke", inviteId: pending!.id }), { Cookie: cookie });
+    expect(revoked.status).toBe(200);
+    expect(await revoked.text()).toContain("The invitation is revoked");
+    expect((await get(`/admin/invite/${mailed.token}`)).status).toBe(404);
+    const again = await web.post("/admin/staff", form({ intent: "revoke", inviteId: pending!.id }), { Cookie: cookie });
+    expect(again.status).toBe(404);
+    const bogus = await web.post("/admin/staff", form({ intent: "revoke", inviteId: "not-a-uuid" }), { Cookie: cookie });
+    expect(bogus.status).toBe(404);
+
+    const actions = (await getDb().select().from(requestEvents).orderBy(requestEvents.id)).filter((e) => (e.details as { inviteId?: string }).inviteId === invite!.id).map((e) => e.action);
+    expect(actions).toEqual(["staff.invited", "staff.invite_sent", "staff.invite_resent", "staff.invite_sent"]);
+    const revokedEvents = await getDb().select().from(requestEvents).where(eq(requestEvents.action, "staff.invite_revoked"));
+    expect(revokedEvents.map((e) => e.actorId)).toEqual([admin.id]);
   });
 });
 
@@ -244,7 +329,8 @@ describe("your account", () => {
     const cookie = await signIn(staff);
     await getDb().update(staffUsers).set({ passwordChangedAt: new Date(Date.now() - 100 * 86_400_000) }).where(eq(staffUsers.id, staff.id));
     expect((await get("/admin", cookie)).status).toBe(200); // off by default (NIST: no forced periodic changes)
-    process.env.STAFF_MAX_PASSWORD_AGE_DAYS = "90";
+    // Parsed once at boot with the rest of the configuration (a bad value fails there): set the parsed value.
+    getEnv().STAFF_MAX_PASSWORD_AGE_DAYS = 90;
     try {
       const blocked = await get("/admin", cookie);
       expect(blocked.status).toBe(302);
@@ -259,7 +345,7 @@ describe("your account", () => {
       expect(await changed.text()).toContain("Your password was changed.");
       expect((await get("/admin", cookie)).status).toBe(200);
     } finally {
-      delete process.env.STAFF_MAX_PASSWORD_AGE_DAYS;
+      getEnv().STAFF_MAX_PASSWORD_AGE_DAYS = 0;
     }
   });
 });
