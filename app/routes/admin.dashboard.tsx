@@ -1,0 +1,304 @@
+/**
+ * The staff dashboard: open requests by status, the overdue and due-soon lists (the queue's own query), and for a
+ * chosen period (a GET form; presets as plain links) how the requests received were answered — by type and as the
+ * CCPA §7102 metrics — with a weekly volume chart drawn on the server and CSV downloads. Every role may read it;
+ * bad dates are a message next to the form (400), never an error page. Definitions: app/models/dashboard.server.ts.
+ */
+import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { StaffNav } from "#app/components/staff-nav.tsx";
+import { VolumeChart } from "#app/components/volume-chart.tsx";
+import { loadDashboard, parsePeriod, periodPresets, periodSearch, presetLabels, type Outcomes } from "#app/models/dashboard.server.ts";
+import type { QueueRow } from "#app/models/queue.server.ts";
+import { formatDueDate } from "#app/models/deadlines.ts";
+import { requestTypeLabels } from "#app/models/request-types.ts";
+import { getDb } from "#db/client.server.ts";
+import { requireStaff } from "#app/utils/session.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Dashboard — Privacy Center staff" }];
+
+const statusLabel = (s: string) => s.replaceAll("_", " ");
+
+type ListRow = { reference: string; type: string; status: string; due: string; daysLeft: number; assignee: string | null };
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const staff = await requireStaff(request);
+  const parsed = parsePeriod(new URL(request.url).searchParams);
+  const me = { name: staff.name, role: staff.role };
+  const presets = periodPresets.map((p) => ({ value: p, label: presetLabels[p], href: `/admin/dashboard${periodSearch({ preset: p, from: "", to: "" })}` }));
+  const headers = { "Cache-Control": "no-store" };
+  if (!parsed.ok) return json({ me, presets, errors: parsed.errors, form: { from: parsed.form.from, to: parsed.form.to }, data: null }, { status: 400, headers });
+  const d = await loadDashboard(getDb(), parsed.period, staff.id);
+  const summary = (r: QueueRow): ListRow => ({
+    reference: r.reference,
+    type: requestTypeLabels[r.type],
+    status: statusLabel(r.status),
+    due: formatDueDate(r.effectiveDueAt),
+    daysLeft: r.daysLeft,
+    assignee: r.assigneeName,
+  });
+  const search = periodSearch(parsed.period);
+  return json(
+    {
+      me,
+      presets,
+      errors: [] as { field: string; message: string }[],
+      form: { from: parsed.period.from, to: parsed.period.to },
+      data: {
+        timeZone: d.timeZone,
+        dueSoonDays: d.dueSoonDays,
+        period: { from: parsed.period.from, to: parsed.period.to, preset: parsed.period.preset ? presetLabels[parsed.period.preset] : null },
+        csv: { outcomes: `/admin/dashboard.csv${search}`, weekly: `/admin/dashboard.csv${search}&table=weekly` },
+        current: {
+          open: d.current.open,
+          overdue: d.current.overdue,
+          dueSoon: d.current.dueSoon,
+          byStatus: d.current.openByStatus.map((s) => ({ status: statusLabel(s.status), count: s.count })),
+          overdueList: d.current.overdueList.map(summary),
+          dueSoonList: d.current.dueSoonList.map(summary),
+        },
+        byType: d.byType,
+        ccpa: d.ccpa,
+        weeks: d.weeks,
+      },
+    },
+    { headers },
+  );
+}
+
+const number = (n: number | null) => (n === null ? "—" : n.toLocaleString("en"));
+const percent = (rate: number | null) => (rate === null ? "—" : `${(Math.round(rate * 1000) / 10).toLocaleString("en")} %`);
+
+function OutcomeTable({ id, caption, rows, total }: { id: string; caption: string; rows: ({ key: string; label: string } & Outcomes)[]; total: Outcomes }) {
+  const cells = (o: Outcomes) => (
+    <>
+      <td>{number(o.received)}</td>
+      <td>{number(o.complied)}</td>
+      <td>{number(o.denied)}</td>
+      <td>{number(o.endedWithoutDecision)}</td>
+      <td>{number(o.open)}</td>
+      <td>{number(o.medianDays)}</td>
+      <td>{number(o.meanDays)}</td>
+      <td>
+        {percent(o.onTimeRate)}
+        {o.onTime + o.late > 0 ? ` (${number(o.onTime)} of ${number(o.onTime + o.late)})` : ""}
+      </td>
+    </>
+  );
+  return (
+    <table id={id}>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Request type</th>
+          <th scope="col">Received</th>
+          <th scope="col">Complied with in whole or in part</th>
+          <th scope="col">Denied</th>
+          <th scope="col">Ended without a decision</th>
+          <th scope="col">Still open</th>
+          <th scope="col">Median days to respond</th>
+          <th scope="col">Mean days to respond</th>
+          <th scope="col">On time</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.key} data-key={r.key}>
+            <th scope="row">{r.label}</th>
+            {cells(r)}
+          </tr>
+        ))}
+      </tbody>
+      <tfoot>
+        <tr data-key="total">
+          <th scope="row">All</th>
+          {cells(total)}
+        </tr>
+      </tfoot>
+    </table>
+  );
+}
+
+function RequestList({ id, caption, rows, empty }: { id: string; caption: string; rows: ListRow[]; empty: string }) {
+  if (rows.length === 0) return <p id={id}>{empty}</p>;
+  return (
+    <table id={id}>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Reference</th>
+          <th scope="col">Type</th>
+          <th scope="col">Status</th>
+          <th scope="col">Due</th>
+          <th scope="col">Assignee</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.reference} data-reference={r.reference}>
+            <th scope="row">
+              <Link to={`/admin/requests/${r.reference}`}>{r.reference}</Link>
+            </th>
+            <td>{r.type}</td>
+            <td>{r.status}</td>
+            <td>
+              {r.due} ({r.daysLeft < 0 ? `${-r.daysLeft} ${r.daysLeft === -1 ? "day" : "days"} overdue` : r.daysLeft === 0 ? "today" : `${r.daysLeft} ${r.daysLeft === 1 ? "day" : "days"} left`})
+            </td>
+            <td>{r.assignee ?? "—"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export default function Dashboard() {
+  const { me, presets, errors, form, data } = useLoaderData<typeof loader>();
+  const errorFor = (field: string) => errors.filter((e) => e.field === field).map((e) => e.message);
+  const described = (field: string) => (errorFor(field).length > 0 ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
+  const fieldError = (field: string) =>
+    errorFor(field).length > 0 ? (
+      <p id={`${field}-error`} className="error">
+        {errorFor(field).join(" ")}
+      </p>
+    ) : null;
+  return (
+    <section aria-labelledby="title">
+      <div className="card">
+        <h1 id="title">Dashboard</h1>
+        <p>
+          Signed in as {me.name} ({me.role}).
+        </p>
+        <StaffNav role={me.role} current="/admin/dashboard" />
+      </div>
+
+      {data ? (
+        <div className="card" aria-labelledby="now-title">
+          <h2 id="now-title">Open requests now</h2>
+          <p data-testid="now-summary">
+            {`${number(data.current.open)} open: ${number(data.current.overdue)} overdue, ${number(data.current.dueSoon)} due within ${data.dueSoonDays} days.`}
+          </p>
+          <table id="open-by-status">
+            <caption>Open requests by status</caption>
+            <thead>
+              <tr>
+                <th scope="col">Status</th>
+                <th scope="col">Requests</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.current.byStatus.length === 0 ? (
+                <tr>
+                  <td colSpan={2}>No open requests.</td>
+                </tr>
+              ) : (
+                data.current.byStatus.map((s) => (
+                  <tr key={s.status}>
+                    <th scope="row">{s.status}</th>
+                    <td>{number(s.count)}</td>
+                  </tr>
+                ))
+              )}
+            </tbody>
+          </table>
+          <h3 id="overdue-title">Overdue</h3>
+          <RequestList id="overdue-list" caption="Overdue requests, the longest overdue first" rows={data.current.overdueList} empty="No request is overdue." />
+          {data.current.overdue > data.current.overdueList.length ? (
+            <p>
+              <Link to="/admin?overdue=1">All {number(data.current.overdue)} overdue requests in the queue</Link>
+            </p>
+          ) : null}
+          <h3 id="due-soon-title">Due within {data.dueSoonDays} days</h3>
+          <RequestList id="due-soon-list" caption={`Requests due within ${data.dueSoonDays} days, soonest first`} rows={data.current.dueSoonList} empty="Nothing is due soon." />
+          {data.current.dueSoon > data.current.dueSoonList.length ? (
+            <p>
+              <Link to={`/admin?within=${data.dueSoonDays}`}>All {number(data.current.dueSoon)} requests due soon in the queue</Link>
+            </p>
+          ) : null}
+        </div>
+      ) : null}
+
+      <div className="card">
+        <Form method="get" aria-labelledby="period-title">
+          <h2 id="period-title">Period</h2>
+          <p className="hint">Requests received from the first to the last day given, in the organisation&apos;s time zone{data ? ` (${data.timeZone})` : ""}.</p>
+          {errors.length > 0 ? (
+            <div role="alert" className="error" data-testid="period-errors">
+              <p>This period could not be used:</p>
+              <ul>
+                {errors.map((e) => (
+                  <li key={`${e.field}:${e.message}`}>{e.message}</li>
+                ))}
+              </ul>
+            </div>
+          ) : null}
+          <label htmlFor="from">From (YYYY-MM-DD)</label>
+          <input id="from" name="from" type="date" defaultValue={form.from} required {...described("from")} />
+          {fieldError("from")}
+          <label htmlFor="to">To (YYYY-MM-DD)</label>
+          <input id="to" name="to" type="date" defaultValue={form.to} required {...described("to")} />
+          {fieldError("to")}
+          {fieldError("preset")}
+          <button type="submit">Show figures</button>
+        </Form>
+        <nav aria-label="Period presets">
+          <p>
+            Or choose:{" "}
+            {presets.map((p, i) => (
+              <span key={p.value}>
+                {i > 0 ? " · " : null}
+                <Link to={p.href} aria-current={data?.period.preset === p.label ? "true" : undefined}>
+                  {p.label}
+                </Link>
+              </span>
+            ))}
+          </p>
+        </nav>
+      </div>
+
+      {data ? (
+        <>
+          <div className="card" aria-labelledby="figures-title">
+            <h2 id="figures-title">
+              Requests received {data.period.from} to {data.period.to}
+              {data.period.preset ? ` (${data.period.preset.toLowerCase()})` : ""}
+            </h2>
+            <p>
+              Download as CSV: <a href={data.csv.outcomes}>figures by type and §7102 metrics</a> · <a href={data.csv.weekly}>weekly volume</a>
+            </p>
+            <OutcomeTable
+              id="ccpa-metrics"
+              caption="CCPA §7102 metrics: California (CCPA) requests received in the period, by request type"
+              rows={data.ccpa.rows}
+              total={data.ccpa.total}
+            />
+            <OutcomeTable id="by-type" caption="All requests received in the period (every law), by request type" rows={data.byType.rows} total={data.byType.total} />
+            <details>
+              <summary>How these figures are counted</summary>
+              <dl>
+                <dt>Received</dt>
+                <dd>Requests whose receipt falls in the period (days in {data.timeZone}). Each is counted once, by where it stands now, so the columns add up to it.</dd>
+                <dt>Complied with in whole or in part</dt>
+                <dd>Completed requests (an erasure that kept some data for a legal reason counts here).</dd>
+                <dt>Denied</dt>
+                <dd>Denied by staff, for any reason, including a requester whose identity could not be verified.</dd>
+                <dt>Ended without a decision</dt>
+                <dd>Cancelled by the requester, expired unverified, or closed (duplicate, withdrawn, resolved otherwise, information not provided). Neither complied with nor denied; left out of the days and of the on-time rate.</dd>
+                <dt>Days to respond</dt>
+                <dd>Calendar days from the day of receipt (day 0) to the day of completion or denial (the denial&apos;s audit event). Median and mean over the requests answered.</dd>
+                <dt>On time</dt>
+                <dd>Answered by the due date in force (the extended one after an extension). Late: answered after it, or still open and past it now. Open requests not yet due are not counted either way.</dd>
+                <dt>§7102 request types</dt>
+                <dd>CCPA requests only: to know = access and portability; to delete; to correct; to opt out of sale/sharing; to limit. Objection and restriction are not CCPA rights.</dd>
+              </dl>
+            </details>
+          </div>
+          <div className="card" aria-labelledby="weekly-title">
+            <h2 id="weekly-title">Weekly volume</h2>
+            <VolumeChart id="weekly" weeks={data.weeks} caption={`Requests received and completed per ISO week, ${data.period.from} to ${data.period.to}`} />
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}
