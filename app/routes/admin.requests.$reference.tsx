@@ -429,7 +429,7 @@ function RetryForm({ run }: { run: RunView }) {
       <input type="hidden" name="storeId" value={run.storeId} />
       <FieldErrors id={form.errorId} errors={form.errors} />
       <button type="submit" aria-describedby={`run-${run.runId}-title`}>
-        Retry {run.store}
+        {`Retry ${run.store}`}
       </button>
     </Form>
   );
@@ -469,7 +469,7 @@ function TaskForm({ run, max }: { run: RunView; max: number }) {
       >
         <textarea {...getTextareaProps(fields.notes!)} maxLength={5000} />
       </Field>
-      <button type="submit">Mark the task in {run.store} as done</button>
+      <button type="submit">{`Mark the task in ${run.store} as done`}</button>
     </Form>
   );
 }
@@ -537,7 +537,7 @@ function ExecutionCard({ reference, runs, live, status, max }: { reference: stri
       )}
       {failed.map((x) => (
         <section key={x.runId} aria-labelledby={`run-${x.runId}-title`}>
-          <h3 id={`run-${x.runId}-title`}>Run {x.store} again</h3>
+          <h3 id={`run-${x.runId}-title`}>{`Run ${x.store} again`}</h3>
           <p className="hint">
             {x.status === "failed" ? `It failed after ${x.attempts} attempt${x.attempts === 1 ? "" : "s"}.` : "It was left unfinished."} Fix the cause
             (the store is down, its credentials changed…), then retry: only this store runs again.
@@ -548,7 +548,7 @@ function ExecutionCard({ reference, runs, live, status, max }: { reference: stri
       {tasks.map((x) => (
         <section key={x.runId} aria-labelledby={`task-${x.runId}-title`}>
           <h3 id={`task-${x.runId}-title`}>
-            Manual task: {x.store} ({runWork[x.action] ?? x.action})
+            {`Manual task: ${x.store} (${runWork[x.action] ?? x.action})`}
           </h3>
           {x.task ? (
             <dl className="facts">
