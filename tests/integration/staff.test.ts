@@ -2,8 +2,10 @@ import { hash as argon2Hash, parseOptions } from "@node-rs/argon2";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "#db/client.server.ts";
-import { staffSessions, staffUsers } from "#db/schema/index.ts";
+import { staffRoles, staffSessions, staffUsers } from "#db/schema/index.ts";
 import { sha256Hex } from "#app/utils/crypto.server.ts";
+import { EnvError, getEnv, parseEnv } from "#app/utils/env.server.ts";
+import { staffRoleLabels, staffRoleList } from "#app/models/staff-roles.ts";
 import {
   SESSION_ABSOLUTE_TIMEOUT_MS,
   SESSION_IDLE_TIMEOUT_MS,
@@ -15,7 +17,9 @@ import {
   destroyStaffSession,
   disableStaff,
   getStaffBySessionToken,
+  isPasswordExpired,
   markStaffSessionMfaVerified,
+  maxPasswordAgeDays,
   purgeExpiredStaffSessions,
   setStaffPassword,
 } from "#app/models/staff.server.ts";
@@ -348,5 +352,37 @@ describe("session cookie layer", () => {
     }
     expect(loginUrl("https://evil.example")).toBe("/admin/login");
     expect(loginUrl("/admin/login")).toBe("/admin/login");
+  });
+});
+
+describe("configuration and role names", () => {
+  it("validates STAFF_MAX_PASSWORD_AGE_DAYS at boot with the rest of the env: default 0 (never), whole days up to 3650", () => {
+    const base = { ...process.env };
+    delete base.STAFF_MAX_PASSWORD_AGE_DAYS;
+    expect(parseEnv(base).STAFF_MAX_PASSWORD_AGE_DAYS).toBe(0);
+    expect(parseEnv({ ...base, STAFF_MAX_PASSWORD_AGE_DAYS: "" }).STAFF_MAX_PASSWORD_AGE_DAYS).toBe(0);
+    expect(parseEnv({ ...base, STAFF_MAX_PASSWORD_AGE_DAYS: "90" }).STAFF_MAX_PASSWORD_AGE_DAYS).toBe(90);
+    for (const bad of ["ninety", "-1", "1.5", "3651"]) {
+      const thrown = (() => {
+        try {
+          parseEnv({ ...base, STAFF_MAX_PASSWORD_AGE_DAYS: bad });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(thrown, bad).toBeInstanceOf(EnvError);
+      expect((thrown as EnvError).keys, bad).toEqual(["STAFF_MAX_PASSWORD_AGE_DAYS"]);
+      expect((thrown as EnvError).message).toContain("STAFF_MAX_PASSWORD_AGE_DAYS");
+    }
+    // The model reads the parsed value.
+    expect(maxPasswordAgeDays()).toBe(getEnv().STAFF_MAX_PASSWORD_AGE_DAYS);
+    const old = new Date(Date.now() - 100 * 86_400_000);
+    expect(isPasswordExpired(old, new Date(), 90)).toBe(true);
+    expect(isPasswordExpired(old, new Date(), 0)).toBe(false);
+  });
+
+  it("names every role of the schema for pages and emails", () => {
+    expect([...staffRoleList].sort()).toEqual([...staffRoles].sort());
+    for (const role of staffRoles) expect(staffRoleLabels[role]).toMatch(/^[A-Z]/);
   });
 });
