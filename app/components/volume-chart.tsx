@@ -108,10 +108,7 @@ export function VolumeChart({ weeks, id, caption }: { weeks: readonly VolumeWeek
         <tbody>
           {weeks.map((w) => (
             <tr key={w.monday}>
-              <th scope="row">
-                {w.isoWeek}
-                {w.partial ? " (part of the week)" : ""}
-              </th>
+              <th scope="row">{w.partial ? `${w.isoWeek} (part of the week)` : w.isoWeek}</th>
               <td>{w.monday}</td>
               <td>{w.received}</td>
               <td>{w.completed}</td>

@@ -79,10 +79,7 @@ function OutcomeTable({ id, caption, rows, total }: { id: string; caption: strin
       <td>{number(o.open)}</td>
       <td>{number(o.medianDays)}</td>
       <td>{number(o.meanDays)}</td>
-      <td>
-        {percent(o.onTimeRate)}
-        {o.onTime + o.late > 0 ? ` (${number(o.onTime)} of ${number(o.onTime + o.late)})` : ""}
-      </td>
+      <td>{`${percent(o.onTimeRate)}${o.onTime + o.late > 0 ? ` (${number(o.onTime)} of ${number(o.onTime + o.late)})` : ""}`}</td>
     </>
   );
   return (
@@ -141,9 +138,7 @@ function RequestList({ id, caption, rows, empty }: { id: string; caption: string
             </th>
             <td>{r.type}</td>
             <td>{r.status}</td>
-            <td>
-              {r.due} ({r.daysLeft < 0 ? `${-r.daysLeft} ${r.daysLeft === -1 ? "day" : "days"} overdue` : r.daysLeft === 0 ? "today" : `${r.daysLeft} ${r.daysLeft === 1 ? "day" : "days"} left`})
-            </td>
+            <td>{`${r.due} (${r.daysLeft < 0 ? `${-r.daysLeft} ${r.daysLeft === -1 ? "day" : "days"} overdue` : r.daysLeft === 0 ? "due today" : `${r.daysLeft} ${r.daysLeft === 1 ? "day" : "days"} left`})`}</td>
             <td>{r.assignee ?? "—"}</td>
           </tr>
         ))}
