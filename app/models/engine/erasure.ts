@@ -192,8 +192,12 @@ export async function planErasure(
   return { rows };
 }
 
-/** Carries out a plan inside the caller's transaction: rewrites first, then deletes, children before parents. */
-export async function applyErasure(session: SqlSession, dialect: SqlDialect, plan: Plan, erasure: ErasurePlan) {
+/** One write of an erasure; `expect`: the number of rows a delete must remove (fewer means the store changed under us). */
+export type ErasureStatement = { collection: string; text: string; params: unknown[]; expect?: number };
+
+/** The writes that carry out a plan, in order: rewrites first, then deletes, children before parents. */
+export function erasureStatements(dialect: SqlDialect, plan: Plan, erasure: ErasurePlan): ErasureStatement[] {
+  const out: ErasureStatement[] = [];
   for (const c of plan.order) {
     const groups = new Map<string, { set: Record<string, unknown>; rows: Row[] }>();
     for (const r of erasure.rows.get(c.name)!.values()) {
@@ -207,7 +211,7 @@ export async function applyErasure(session: SqlSession, dialect: SqlDialect, pla
       for (const batch of chunks(rows, c.primaryKey.length === 1 ? BATCH : 200)) {
         const params: unknown[] = [];
         const assignments = Object.entries(set).map(([k, v]) => `${dialect.ident(k)} = ${dialect.param(params, v)}`);
-        await session.execute(`update ${dialect.table(c.table)} set ${assignments.join(", ")} where ${keyPredicate(dialect, c, batch, params)}`, params);
+        out.push({ collection: c.name, text: `update ${dialect.table(c.table)} set ${assignments.join(", ")} where ${keyPredicate(dialect, c, batch, params)}`, params });
       }
     }
   }
@@ -216,12 +220,26 @@ export async function applyErasure(session: SqlSession, dialect: SqlDialect, pla
     const doomed = [...erasure.rows.get(name)!.values()].filter((r) => r.fate === "delete").map((r) => r.values);
     for (const batch of chunks(doomed, c.primaryKey.length === 1 ? BATCH : 200)) {
       const params: unknown[] = [];
-      const deleted = await session.execute(`delete from ${dialect.table(c.table)} where ${keyPredicate(dialect, c, batch, params)}`, params);
-      if (deleted !== batch.length) {
-        throw new StoreError("concurrent_change", `${name}: expected to delete ${batch.length} rows, deleted ${deleted}; nothing was changed`, true);
-      }
+      out.push({ collection: name, text: `delete from ${dialect.table(c.table)} where ${keyPredicate(dialect, c, batch, params)}`, params, expect: batch.length });
     }
   }
+  return out;
+}
+
+/**
+ * Carries out a plan inside the caller's transaction. The writes are issued together: the driver sends them down
+ * the one connection in order (PostgreSQL pipelines them: one round trip instead of one per statement) and the
+ * server runs them in that order, so rewrites still precede deletes and children precede parents. If one fails,
+ * the rest fail with it and the caller rolls the transaction back.
+ */
+export async function applyErasure(session: SqlSession, dialect: SqlDialect, plan: Plan, erasure: ErasurePlan) {
+  const statements = erasureStatements(dialect, plan, erasure);
+  const counts = await Promise.all(statements.map((s) => session.execute(s.text, s.params)));
+  statements.forEach((s, i) => {
+    if (s.expect !== undefined && counts[i] !== s.expect) {
+      throw new StoreError("concurrent_change", `${s.collection}: expected to delete ${s.expect} rows, deleted ${counts[i]}; nothing was changed`, true);
+    }
+  });
 }
 
 export function erasureReport(store: string, plan: Plan, erasure: ErasurePlan, dryRun: boolean): ErasureReport {

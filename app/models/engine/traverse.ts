@@ -47,10 +47,18 @@ export async function* traverse(
     const select = `select ${cols.map(dialect.ident).join(", ")} from ${dialect.table(c.table)}`;
     const outgoing = plan.outgoing.get(c.name)!;
 
+    const identities = identityPredicates(c, subject);
+    const sources = plan.incoming.get(c.name)!.filter((r) => (values.get(r.index)?.size ?? 0) > 0);
+    // One statement returns each row once: deduplication (a set of every key, the memory a subject with millions of
+    // rows would need) is only for a collection reached by more than one query.
+    const dedupe = identities.length + sources.reduce((n, r) => n + Math.ceil(values.get(r.index)!.size / BATCH), 0) > 1;
+
     const visit = (row: Row, identity: boolean): Visited | undefined => {
       const key = keyOf(c.primaryKey.map((k) => row[k]));
-      if (seen.has(key)) return undefined;
-      seen.add(key);
+      if (dedupe) {
+        if (seen.has(key)) return undefined;
+        seen.add(key);
+      }
       for (const r of outgoing) {
         const v = row[r.from.field];
         if (v === null || v === undefined) continue;
@@ -61,7 +69,7 @@ export async function* traverse(
       return { collection: c, row, key, identity };
     };
 
-    for (const { field, value } of identityPredicates(c, subject)) {
+    for (const { field, value } of identities) {
       const params: unknown[] = [];
       const col = field.match === "lower" ? dialect.lower(dialect.ident(field.name)) : dialect.ident(field.name);
       const text = `${select} where ${col} = ${dialect.param(params, value)}${lock}`;
@@ -70,10 +78,8 @@ export async function* traverse(
         if (v) yield v;
       }
     }
-    for (const r of plan.incoming.get(c.name)!) {
-      const set = values.get(r.index);
-      if (!set || set.size === 0) continue;
-      for (const batch of chunks([...set.values()], BATCH)) {
+    for (const r of sources) {
+      for (const batch of chunks([...values.get(r.index)!.values()], BATCH)) {
         const params: unknown[] = [];
         const text = `${select} where ${dialect.inList(dialect.ident(r.to.field), batch, params)}${lock}`;
         for await (const row of session.stream(text, params)) {
