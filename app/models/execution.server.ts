@@ -644,12 +644,14 @@ export async function reconcileExecutions(db: Executor, clock: Clock = systemClo
 }
 
 /**
- * Erasures a legal hold stopped, whose hold has since been lifted: each refused store is retried (a new round of the
- * flow). Called by the reconcile job; `requestId` limits it to one request (e.g. right after the hold is lifted).
+ * Erasures a legal hold stopped, whose hold has since been lifted: the refused stores of each such request go back to
+ * pending and run in ONE new round of the flow (one finalizer for all of them: separate rounds would each finalize
+ * while the others still run). Called by the reconcile job; `requestId` limits it to one request (e.g. right after
+ * the hold is lifted). Safe to run twice: only runs still marked as refused are taken, inside a transaction.
  */
 export async function resumeAfterLegalHold(db: Executor, clock: Clock = systemClock, requestId?: string) {
-  const refused = await db
-    .select({ requestId: storeRuns.requestId, storeId: storeRuns.storeId })
+  const rows = await db
+    .select({ requestId: storeRuns.requestId })
     .from(storeRuns)
     .innerJoin(requests, eq(requests.id, storeRuns.requestId))
     .where(
@@ -662,8 +664,27 @@ export async function resumeAfterLegalHold(db: Executor, clock: Clock = systemCl
         ...(requestId ? [eq(storeRuns.requestId, requestId)] : []),
       ),
     );
-  for (const r of refused) await retryStore(db, r.requestId, r.storeId, { clock });
-  return refused.length;
+  let resumed = 0;
+  for (const id of new Set(rows.map((r) => r.requestId))) {
+    const storeIds = await db.transaction(async (tx) => {
+      const [request] = await tx.select().from(requests).where(eq(requests.id, id)).for("update").limit(1);
+      if (!request || request.status !== "action_required" || request.legalHoldSince) return [];
+      const now = clock();
+      const taken = await tx
+        .update(storeRuns)
+        .set({ status: "pending", error: null, updatedAt: now })
+        .where(and(eq(storeRuns.requestId, id), eq(storeRuns.action, "erasure"), eq(storeRuns.status, "failed"), eq(storeRuns.error, LEGAL_HOLD_ERROR)))
+        .returning({ storeId: storeRuns.storeId });
+      if (taken.length === 0) return [];
+      await tx.update(requests).set({ status: "processing", updatedAt: now }).where(eq(requests.id, id));
+      await appendEvent(tx, { requestId: id, actorType: "system", actorId: "reconcile", action: "request.erasure_resumed", details: { stores: taken.length } }, clock);
+      return taken.map((t) => t.storeId);
+    });
+    if (storeIds.length === 0) continue;
+    await addFlow(id, storeIds, `hold-lifted-${clock().getTime()}`);
+    resumed += storeIds.length;
+  }
+  return resumed;
 }
 
 /** The store runs of a request with their store's name (for the console). */
