@@ -15,9 +15,9 @@ import { handlingPolicyAcknowledgements, handlingPolicyVersions, staffUsers, typ
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { DomainError } from "./errors.ts";
+import { MAX_POLICY_LENGTH } from "./handling-policy.ts";
 
-/** Longest policy text accepted (characters). */
-export const MAX_POLICY_LENGTH = 50_000;
+export { MAX_POLICY_LENGTH };
 /** Serializes publishing, so two admins publishing at once get consecutive numbers instead of a conflict. */
 const PUBLISH_LOCK_KEY = 0x6870_6f6c; // "hpol"
 

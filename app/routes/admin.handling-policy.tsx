@@ -18,13 +18,13 @@ import {
   HandlingPolicyError,
   listAcknowledgements,
   listHandlingPolicyVersions,
-  MAX_POLICY_LENGTH,
   policyStanding,
   publishHandlingPolicy,
 } from "#app/models/handling-policy.server.ts";
+import { HANDLING_POLICY_PATH, MAX_POLICY_LENGTH } from "#app/models/handling-policy.ts";
 import { readForm } from "#app/utils/forms.server.ts";
 import { renderSafeMarkdown } from "#app/utils/markdown.server.ts";
-import { HANDLING_POLICY_PATH, hasFreshStepUp, requireStaff, requireStaffSession, requireStepUp, ROLES, safeNextPath, stepUpUrl } from "#app/utils/session.server.ts";
+import { hasFreshStepUp, requireStaff, requireStaffSession, requireStepUp, ROLES, safeNextPath, stepUpUrl } from "#app/utils/session.server.ts";
 import { getDb } from "#db/client.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Data-handling policy — Privacy Center staff" }];

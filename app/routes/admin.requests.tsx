@@ -7,7 +7,8 @@
 import { json, redirect, type LoaderFunctionArgs } from "@remix-run/node";
 import { Link, Outlet, useLoaderData, useLocation } from "@remix-run/react";
 import { policyStanding } from "#app/models/handling-policy.server.ts";
-import { HANDLING_POLICY_PATH, REQUEST_PAGES_PATH, requireStaff } from "#app/utils/session.server.ts";
+import { HANDLING_POLICY_PATH } from "#app/models/handling-policy.ts";
+import { REQUEST_PAGES_PATH, requireStaff } from "#app/utils/session.server.ts";
 import { getDb } from "#db/client.server.ts";
 
 export async function loader({ request }: LoaderFunctionArgs) {

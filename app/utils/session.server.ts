@@ -30,6 +30,7 @@ import {
   type StaffSessionContext,
 } from "#app/models/staff.server.ts";
 import { hasAcknowledgedCurrent } from "#app/models/handling-policy.server.ts";
+import { HANDLING_POLICY_PATH } from "#app/models/handling-policy.ts";
 import { decryptJson, encryptJson } from "./crypto.server.ts";
 import { getEnv } from "./env.server.ts";
 
@@ -39,7 +40,7 @@ export const LOGIN_PATH = "/admin/login";
 export const MFA_PATH = "/admin/mfa";
 export const STEP_UP_PATH = "/admin/step-up";
 export const ACCOUNT_PATH = "/admin/account";
-export const HANDLING_POLICY_PATH = "/admin/handling-policy";
+export { HANDLING_POLICY_PATH };
 /** Every URL under this path is a request page: changing anything there needs the current policy acknowledged. */
 export const REQUEST_PAGES_PATH = "/admin/requests";
 export const DEFAULT_AFTER_LOGIN = "/admin";
