@@ -2,8 +2,9 @@
  * `npm run bench:submit [-- --duration 10 --connections 20 --runs 2 --profile auto|always|never --keep-profile --dry]`
  *
  * Submissions per second and p50/p99 latency of the real intake — POST /request/access: conform + zod validation,
- * the two Redis rate-limit checks, the insert with AES-256-GCM encryption and blind index, the hash-chained audit
- * event under its advisory lock, the verification challenge, the BullMQ enqueue — next to a bare Remix POST handler
+ * the rate limit (IP and email, one Redis script call), one statement that inserts the request (AES-256-GCM
+ * encryption, blind index), its verification challenge and the hash-chained audit event (ADR 014), the BullMQ
+ * enqueue — next to a bare Remix POST handler
  * measured the same way in the same run (bench/bare/server.ts explains the baseline):
  *
  *   bare    Express + @remix-run/express createRequestHandler + an in-memory one-route ServerBuild
@@ -14,14 +15,14 @@
  * request logs at `info` to /dev/null) on loopback, against a dedicated database `portal_bench` (dropped, created
  * and migrated with db/migrate.ts at the start, dropped at the end) and its own REDIS_PREFIX (its keys deleted at the
  * end). The portal runs with TRUST_PROXY=true and every request carries its own X-Forwarded-For address and its own
- * email: the rate limit is evaluated on every request (two Redis round trips) but never refuses — per client it is
+ * email: the rate limit is evaluated on every request (one Redis round trip, two keys) but never refuses — per client it is
  * effectively unlimited, which is what lets one load generator stand in for many customers.
  *
  * autocannon (closed loop, `connections` concurrent keep-alive connections, no pipelining) runs in this process;
  * runs are interleaved (bare, stack, portal, bare, stack, portal …) so background load hits all alike. No warm-up
  * phase: run 1 includes JIT warm-up, run 2 is warm. Target: portal ≥ 0.5 × bare throughput and portal p99 < 50 ms.
- * When missed (or with --profile always) one more portal run is made under `--cpu-prof` while pg_stat_activity is
- * sampled, and the report says where the time goes. Figures are printed and written into docs/BENCHMARKS.md
+ * When missed (or with --profile always) the cluster's commit latency is probed (servers stopped) and one more
+ * portal run is made under `--cpu-prof` while pg_stat_activity is sampled, and the report says where the time goes. Figures are printed and written into docs/BENCHMARKS.md
  * (between the bench:submit markers; --dry skips that).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -300,8 +301,43 @@ async function samplePgActivity(stopAt: number): Promise<WaitSample[]> {
   return samples;
 }
 
+/**
+ * Commit latency of this PostgreSQL cluster, measured with the servers idle: `n` one-row INSERTs in their own
+ * implicit transactions (each waits for its WAL flush), first one after the other — what a chain whose lock is held
+ * across each commit can at best do — then from `parallel` connections at once, where commits can share a flush.
+ */
+async function commitProbe(n = 300, parallel = 10) {
+  await sql`create table if not exists bench_commit_probe (id bigserial primary key, at timestamptz not null default now())`;
+  const serial: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await sql`insert into bench_commit_probe default values`;
+    serial.push(performance.now() - t0);
+  }
+  serial.sort((a, b) => a - b);
+  const pool = postgres(DATABASE_URL, { max: parallel, onnotice: () => {} });
+  try {
+    await Promise.all(Array.from({ length: parallel }, () => pool`select 1`)); // connect first
+    const t0 = performance.now();
+    let left = n;
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        while (left-- > 0) await pool`insert into bench_commit_probe default values`;
+      }),
+    );
+    const parallelPerSecond = (n / (performance.now() - t0)) * 1000;
+    const q = (p: number) => serial[Math.min(serial.length - 1, Math.floor(p * serial.length))]!;
+    return { n, parallel, p50: q(0.5), p90: q(0.9), serialPerSecond: (n / serial.reduce((a, b) => a + b, 0)) * 1000, parallelPerSecond };
+  } finally {
+    await pool.end({ timeout: 5 });
+  }
+}
+
+type CommitProbe = Awaited<ReturnType<typeof commitProbe>>;
+
 type ProfileReport = {
   measurement: Measurement;
+  commits: CommitProbe;
   /** The same server at one connection: the uncontended service time. */
   single: Measurement;
   cpu: ProfileSummary;
@@ -320,7 +356,7 @@ type ProfileReport = {
   };
 };
 
-async function profilePortal(single: Measurement): Promise<ProfileReport> {
+async function profilePortal(single: Measurement, commits: CommitProbe): Promise<ProfileReport> {
   const dir = join(root, ".cache", `bench-profile-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -348,6 +384,7 @@ async function profilePortal(single: Measurement): Promise<ProfileReport> {
     }
     return {
       measurement,
+      commits,
       single,
       cpu,
       pg: {
@@ -452,6 +489,13 @@ function report(ms: Measurement[], v: Verdict[], prof: ProfileReport | undefined
         `about ${f1((prof.pg.lockHeld * DURATION * 1000) / (rows || 1))} ms per submission (${rows} submissions in ${DURATION} s). While held, the holder was: ` +
         prof.pg.holderStates.map((h) => `${h.what} ${f0(h.share * 100)} %`).join("; ") +
         ".",
+    );
+    const c = prof.commits;
+    lines.push(
+      `- Commit latency of the cluster (measured between the runs, servers stopped: ${c.n} one-row INSERTs, each its own transaction): ` +
+        `p50 ${f2(c.p50)} ms, p90 ${f2(c.p90)} ms one after the other = ${f0(c.serialPerSecond)} commits/s; ${f0(c.parallelPerSecond)} commits/s from ` +
+        `${c.parallel} connections at once (commits sharing a WAL flush). The chain lock is held across each append's commit, so appends ` +
+        `cannot share a flush: ${f0(c.serialPerSecond)}/s is the ceiling of the chained intake on this cluster.`,
     );
     lines.push(`- Web process CPU during the load (the last ${DURATION} s of the profile): ${f0(prof.cpu.busyMs)} ms busy of ${f0(prof.cpu.totalMs)} ms, for ${prof.measurement.redirects + prof.measurement.other} answers. Self time by component:`);
     lines.push("");
@@ -563,8 +607,10 @@ async function main() {
       const single = await measure(portal, -1, { connections: 1, duration: Math.max(3, Math.round(DURATION / 2)) });
       console.log(`  portal at 1 connection: ${f0(single.rps)} req/s  p50 ${f0(single.p50)} ms  p99 ${f0(single.p99)} ms`);
       for (const x of servers) await stopServer(x);
+      const commits = await commitProbe();
+      console.log(`  commit latency (servers stopped): p50 ${f2(commits.p50)} ms serially (${f0(commits.serialPerSecond)} commits/s), ${f0(commits.parallelPerSecond)} commits/s from ${commits.parallel} connections`);
       console.log("  profiling one more portal run (node --cpu-prof + pg_stat_activity sampling) …");
-      prof = await profilePortal(single);
+      prof = await profilePortal(single, commits);
     }
     for (const x of servers) await stopServer(x);
     const { markdown, met } = report(results, v, prof, { loadBefore, loadAfter: os.loadavg(), pg: pgVersion, redis: redisInfo, command, build });

@@ -117,6 +117,16 @@ const insertUnlessReferenceTaken = (db: Executor, values: ReturnType<typeof requ
   db.insert(requests).values({ ...values, reference }).onConflictDoNothing({ target: requests.reference }).returning({ id: requests.id });
 
 /**
+ * Returns once everything committed so far on this cluster is on disk: a transaction with a transaction id, committed
+ * with synchronous_commit on, flushes the WAL up to its own commit record — which comes after every earlier commit,
+ * including one made with synchronous_commit off. Such flushes are shared by concurrent committers (group commit),
+ * unlike flushes made while the audit chain lock is held (ADR 014).
+ */
+async function durabilityBarrier(db: Executor) {
+  await db.execute(sql`select pg_current_xact_id()`);
+}
+
+/**
  * Inserts the request row inside the caller's transaction and returns its id and reference. Used by the agent
  * intake, the demo seed and tests (the subject's intake folds it into one statement, see `submitRequest`).
  */
@@ -165,18 +175,21 @@ export async function submitRequest(db: Executor, input: SubmitInput, clock: Clo
   for (let attempt = 0; attempt < REFERENCE_ATTEMPTS && !created; attempt++) {
     const reference = newReference();
     // `r` is fenced (offset 0) so the request and the challenge are inserted before the event: the function's
-    // argument r.id puts it on the inner side of the join.
+    // argument r.id puts it on the inner side of the join. The commit does not wait for its WAL flush
+    // (synchronous_commit off for this one transaction), so the chain lock is released without waiting for the disk;
+    // the durability barrier below waits for the flush before anyone is told the request was received.
     const statement = sql`with req as (${insertUnlessReferenceTaken(db, values, reference).getSQL()}),
       ch as (insert into verification_challenges (request_id, max_attempts)
              select id, ${getEnv().VERIFICATION_MAX_ATTEMPTS}::integer from req where ${needsChallenge}::boolean returning id)
       select r.challenge_id, ev.id, ev.prev_hash, ev.hash
-      from (select req.id, (select ch.id from ch) as challenge_id from req offset 0) r,
+      from (select req.id, (select ch.id from ch) as challenge_id, set_config('synchronous_commit', 'off', true) from req offset 0) r,
            lateral ${event.call(sql`r.id`)} ev`;
     const result = await db.execute<AppendedRow & { challenge_id: string | null }>(statement).catch(rethrowAppendError);
     const [inserted] = result as unknown as (AppendedRow & { challenge_id: string | null })[];
     if (inserted) created = { reference, challengeId: inserted.challenge_id };
   }
   if (!created) throw new Error("could not allocate a unique reference");
+  await durabilityBarrier(db);
 
   // Approval policy (staff console): a request that needs no verification may be approved automatically.
   if (!created.challengeId) await applyApprovalPolicySafely(db, row.id, clock);
