@@ -214,13 +214,13 @@ export default function HandlingPolicyPage() {
 }
 
 function Acknowledgements({ version, entries }: { version: number; entries: { id: string; name: string; email: string; role: string; at: string | null }[] }) {
-  const done = entries.filter((e) => e.at !== null).length;
+  // Auditors never act on requests, so they need not acknowledge (they may have, and then it is shown).
+  const bound = entries.filter((e) => e.role !== "auditor");
+  const done = bound.filter((e) => e.at !== null).length;
   return (
     <div className="card" aria-labelledby="acks-title">
       <h2 id="acks-title">Who acknowledged version {version}</h2>
-      <p>
-        {done} of {entries.length} staff members.
-      </p>
+      <p>{`${done} of ${bound.length} administrators and processors.`}</p>
       <table>
         <thead>
           <tr>
@@ -236,7 +236,7 @@ function Acknowledgements({ version, entries }: { version: number; entries: { id
               <td>{e.name}</td>
               <td>{e.email}</td>
               <td>{e.role}</td>
-              <td>{e.at ?? "not yet"}</td>
+              <td>{e.at ?? (e.role === "auditor" ? "not needed (reads only)" : "not yet")}</td>
             </tr>
           ))}
         </tbody>

@@ -2,7 +2,8 @@
  * The data-handling policy in Chromium with the keyboard alone: an admin writes and publishes the first version; a
  * processor who has not acknowledged it sees the banner on a request page, follows its link, acknowledges, comes
  * back and approves. Without JavaScript: an unacknowledged processor's approval is refused, the policy page says so,
- * acknowledging returns to the request, and the approval then goes through.
+ * acknowledging returns to the request, and the approval then goes through. And the staff page's invitation by
+ * email, with the keyboard: the link arrives at the test's SMTP listener and is never on the page.
  */
 import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
@@ -13,6 +14,8 @@ import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests } from "#db/schema/index.ts";
 import { closeQueues } from "#jobs/queues.ts";
+import { startWorker } from "#jobs/worker.ts";
+import { testMailbox } from "#tests/setup/mailbox.ts";
 import { launchBrowser } from "#tests/helpers/browser.ts";
 import { startWeb } from "#tests/helpers/web.ts";
 import { addRequest, addStaff, sessionCookie } from "../integration/console-fixtures.ts";
@@ -129,5 +132,31 @@ describe("the data-handling policy in Chromium", () => {
     await page.getByRole("button", { name: "Approve request" }).click();
     await page.getByText("Request approved.").waitFor();
     expect(await statusOf(r.id)).toBe("approved");
+  });
+
+  it("an admin invites a staff member by email with the keyboard; the page never shows the link", { timeout: 120_000 }, async () => {
+    const worker = await startWorker({ schedules: false, concurrency: 2 });
+    try {
+      const admin = await addStaff(getDb(), "admin", "inviter");
+      const { page, errors } = await pageFor(admin.id, { stepUp: true });
+      await page.goto(`${web.url}/admin/staff`);
+      await page.getByRole("heading", { name: "Invite a staff member" }).waitFor();
+      const email = `keyboard.invitee.${Date.now().toString(36)}@example.com`;
+      await tabTo(page, (f) => f.tag === "INPUT" && f.label === "Email", "the invitation's email field");
+      await page.keyboard.type(email);
+      await tabTo(page, (f) => f.tag === "SELECT" && f.label === "Role", "the role");
+      await page.keyboard.press("ArrowDown"); // processor → auditor
+      await tabTo(page, (f) => f.tag === "BUTTON" && f.text === "Send invitation", "Send invitation");
+      await page.keyboard.press("Enter");
+      await page.getByTestId("invite-notice").waitFor();
+      expect(await page.getByTestId("invite-notice").textContent()).toContain(`Invitation for ${email} (auditor) created: the link is on its way by email.`);
+      const mail = await testMailbox().waitFor((m) => m.to.includes(email), 20_000);
+      const token = /\/admin\/invite\/([A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
+      expect(await page.content()).not.toContain(token);
+      await page.getByRole("button", { name: `Revoke the invitation for ${email}` }).waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await worker.close(5000);
+    }
   });
 });

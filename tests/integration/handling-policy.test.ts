@@ -212,6 +212,8 @@ describe("acknowledging before acting on requests", () => {
     for (const cookie of [adminCookie, auditorCookie]) {
       const html = await textOf(get(PAGE, cookie));
       expect(html).toContain("Who acknowledged version 2");
+      expect(html).toContain("1 of 3 administrators and processors."); // admin, processor and the new processor
+      expect(html).toContain("not needed (reads only)");
       expect(html).toMatch(new RegExp(`data-staff="${processor.email}" data-acknowledged="yes"`));
       expect(html).toMatch(new RegExp(`data-staff="${admin.email}" data-acknowledged="no"`));
       expect(html).toMatch(/data-version="2"[\s\S]*data-version="1"/); // the versions, newest first
