@@ -10,7 +10,7 @@
 import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useEffect } from "react";
+import { useEffect, useRef } from "react";
 import { Form, Link, useActionData, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
@@ -477,13 +477,16 @@ function TaskForm({ run, max }: { run: RunView; max: number }) {
 /** Revalidates the page's data every few seconds while `live` (and the tab is visible); nothing without JavaScript. */
 function useLiveRefresh(live: boolean, everyMs = 3000) {
   const revalidator = useRevalidator();
+  // The newest revalidator without restarting the timer on every render.
+  const latest = useRef(revalidator);
+  latest.current = revalidator;
   useEffect(() => {
     if (!live) return;
     const timer = setInterval(() => {
-      if (document.visibilityState === "visible" && revalidator.state === "idle") revalidator.revalidate();
+      if (document.visibilityState === "visible" && latest.current.state === "idle") latest.current.revalidate();
     }, everyMs);
     return () => clearInterval(timer);
-  }, [live, everyMs, revalidator]);
+  }, [live, everyMs]);
 }
 
 function ExecutionCard({ reference, runs, live, status, max }: { reference: string; runs: RunView[]; live: boolean; status: string; max: number }) {

@@ -3,9 +3,12 @@
  * in with a TOTP code, works one request through approval, denies one with a reason (the requester receives the
  * denial), extends one (the requester receives the notice; their status page shows the new date and the reason).
  * Keyboard only: the queue's filters and a request's action are reached with Tab and operated with Enter and Space.
- * Without JavaScript: the queue's GET form and an action form still work.
+ * Without JavaScript: the queue's GET form and an action form still work. The request page with the keyboard alone:
+ * every control is reached by Tab in the page's order with a visible focus ring, and a manual store's task recorded
+ * that way completes the request, which the page shows by itself (it refreshes while processing).
  */
 import { mkdirSync } from "node:fs";
+import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { computeDeadlines, formatDueDate } from "#app/models/deadlines.ts";
@@ -15,10 +18,12 @@ import { createStaff } from "#app/models/staff.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { closeQueues } from "#jobs/queues.ts";
+import { applyStoreMap } from "#app/models/stores.server.ts";
+import { requests, stores } from "#db/schema/index.ts";
+import { closeQueues, enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { launchBrowser } from "#tests/helpers/browser.ts";
-import { statusLinkFromMail } from "#tests/helpers/flow.ts";
+import { eventually, statusLinkFromMail } from "#tests/helpers/flow.ts";
 import { startWeb } from "#tests/helpers/web.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 import { addRequest } from "../integration/console-fixtures.ts";
@@ -256,5 +261,78 @@ describe("a processor works the queue in Chromium", () => {
     await page.getByText("Note added.").waitFor();
     expect(await page.getByText("Checked the marketing lists; none found.").count()).toBe(1);
     await context.close();
+  });
+
+  it("the request page with the keyboard alone: every control reached in order with a visible focus; a manual task recorded completes the request", { timeout: 150_000 }, async () => {
+    const db = getDb();
+    const { store } = await applyStoreMap(db, {
+      name: "paper-archive",
+      title: "Paper archive",
+      kind: "manual",
+      metadata: { purposes: ["Accounting"], retention: "10 years", source: "You" },
+      connection: { instructions: "Find the customer's folder in cabinet B and shred it.", team: "Office" },
+    });
+    try {
+      const target = await addRequest(db, { type: "deletion", region: "UK", status: "approved" });
+      await enqueue("execute-request", { requestId: target.id });
+      await eventually(async () => (await db.select({ s: requests.status }).from(requests).where(eq(requests.id, target.id)))[0]!.s === "action_required", 30_000, 100);
+
+      const { page, errors, context } = await newPage();
+      await signIn(page);
+      await page.goto(`${web.url}/admin/requests/${target.reference}`);
+      await page.getByRole("heading", { name: "Manual task: Paper archive (erase)" }).waitFor();
+
+      // Walk the whole page with Tab: every focusable control is reached, in document order, each with a visible ring.
+      const expected = await page.evaluate(() => {
+        const all = [...document.querySelectorAll<HTMLElement>("a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]")];
+        return all.filter((el) => !(el as HTMLButtonElement).disabled && el.tabIndex >= 0 && el.getClientRects().length > 0).length;
+      });
+      expect(expected).toBeGreaterThan(10);
+      await page.locator("body").focus();
+      const seen: { order: number; ring: boolean; what: string }[] = [];
+      for (let i = 0; i < expected + 5; i++) {
+        await page.keyboard.press("Tab");
+        const step = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          if (!el || el === document.body) return null;
+          const all = [...document.querySelectorAll("*")];
+          const style = getComputedStyle(el);
+          const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none";
+          return { order: all.indexOf(el), ring, what: `${el.tagName} ${(el.textContent ?? "").trim().slice(0, 40)} ${el.id}` };
+        });
+        if (!step) break;
+        if (seen.length > 0 && step.order <= seen[seen.length - 1]!.order) break; // wrapped to the top (browser chrome)
+        seen.push(step);
+      }
+      expect(seen.length, seen.map((x) => x.what).join("\n")).toBe(expected);
+      expect(seen.filter((x) => !x.ring).map((x) => x.what)).toEqual([]);
+
+      // Operate the task's form: Tab to the first count, type, Tab on through the counts and the notes, Enter sends.
+      await page.locator("body").focus();
+      await tabTo(page, (el) => el.tag === "INPUT" && el.label === "Rows deleted", "the task's first count", 120);
+      await page.keyboard.type("1");
+      await page.keyboard.press("Tab");
+      expect((await focused(page)).label).toBe("Rows masked (kept with personal data removed)");
+      await page.keyboard.type("0");
+      await page.keyboard.press("Tab");
+      expect((await focused(page)).label).toBe("Rows kept (a legal basis requires them)");
+      await page.keyboard.type("0");
+      await page.keyboard.press("Tab");
+      expect((await focused(page)).label).toBe("Notes (optional)");
+      await page.keyboard.type("Shredded the folder from cabinet B.");
+      await page.keyboard.press("Tab");
+      expect(await focused(page)).toMatchObject({ tag: "BUTTON", text: "Mark the task in Paper archive as done" });
+      await page.keyboard.press("Enter");
+      await page.getByText("Task recorded as done.").waitFor();
+      // The worker finishes the request; the page, left alone, follows it there (it refreshes while processing).
+      await eventually(async () => (await db.select({ s: requests.status }).from(requests).where(eq(requests.id, target.id)))[0]!.s === "completed", 60_000, 200);
+      await expect.poll(() => page.getByTestId("status").textContent(), { timeout: 15_000 }).toBe("completed");
+      expect(await page.getByText("Manual task (paper-archive, erasure): Shredded the folder from cabinet B.").count()).toBe(1);
+      expect(await page.getByTestId("run-Paper archive").textContent()).toContain("1 deleted, 0 masked, 0 kept");
+      expect(errors).toEqual([]);
+      await context.close();
+    } finally {
+      await db.update(stores).set({ disabledAt: new Date() }).where(eq(stores.id, store.id));
+    }
   });
 });
