@@ -630,7 +630,9 @@ export async function revokeStaffInvite(db: Executor, input: { inviteId: string;
   });
 }
 
-const utcLabel = (d: Date) => `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+/** "28 November 2026, 15:04 UTC": unambiguous for an invitee anywhere. */
+const utcLabel = (d: Date) =>
+  `${new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(d)}, ${d.toISOString().slice(11, 16)} UTC`;
 
 /**
  * The `send-staff-invitation` job: if the invitation is still pending, makes a fresh token (stores only its hash,

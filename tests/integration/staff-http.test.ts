@@ -211,7 +211,10 @@ describe("invitation over HTTP", () => {
     expect(mail.subject).not.toContain(email);
     expect(mail.text).toContain("Auditor — reads only");
     expect(mail.html).toContain(`/admin/invite/${token}`);
-    expect(mail.text).toMatch(/The link works until\s*:?\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(mail.text).toMatch(/The link works until: \d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} UTC/);
+    // 72 hours from the send (the label is to the minute).
+    const [sent] = await getDb().select().from(staffInvites).where(eq(staffInvites.email, email));
+    expect(Math.abs(sent!.expiresAt.getTime() - sent!.createdAt.getTime() - 72 * 3_600_000)).toBeLessThan(60_000);
     // The job carried the invitation's id only; the audit trail names the admin, never the address or the token.
     const events = await getDb().select().from(requestEvents).where(eq(requestEvents.action, "staff.invited"));
     const invited = events.find((e) => e.actorId === admin.id)!;
