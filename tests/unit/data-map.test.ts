@@ -11,6 +11,7 @@ import {
   validateDataMap,
   type DataMapIssue,
 } from "#app/models/data-map.ts";
+import { correctionTargets, normalizeCorrectionValues, optOutTargets, updateTask } from "#app/models/engine/targets.ts";
 
 /** The full example of docs/data-map.md: the documentation must stay a valid map. */
 function docExample(): string {
@@ -65,7 +66,7 @@ describe("data map", () => {
     expect(map.collections.orders!.fields.total!.erasure).toEqual({ action: "keep", basis: "Invoices are kept for 10 years (§147 AO, tax law)" });
     expect(map.collections.order_items!.primaryKey).toEqual(["order_id", "line"]);
     expect(map.collections.newsletter!.table).toBe("marketing.newsletter_subscribers");
-    expect(customers.optOutField).toBe("sale_opt_out");
+    expect(customers.fields.sale_opt_out!.optOut).toEqual({ kind: "sale_sharing", set: true });
     // customers.id is the primary key, so orders.customer_id holds the foreign key
     expect(map.references[1]).toMatchObject({ from: { collection: "customers", field: "id" }, to: { collection: "orders", field: "customer_id" }, foreignKey: "to" });
     if (map.kind === "postgres") expect(map.connection.tls).toEqual({ mode: "verify-full", ca: "file:/etc/ssl/shop-db-ca.pem" });
@@ -199,5 +200,85 @@ describe("data map", () => {
     expect(d.categories).toEqual(["behaviour", "commercial", "communications", "contact", "credentials", "identifiers", "location", "payment", "preferences"]);
     expect(d.collections.find((c) => c.name === "orders")).toMatchObject({ retention: "10 years after the order", categories: ["commercial", "contact", "identifiers"] });
     expect(d.collections.find((c) => c.name === "customers")!.omittedFields).toEqual(["password_hash"]);
+  });
+});
+
+describe("correction and opt-out markers", () => {
+  it("resolves subjectAttribute parts and optOut markers (and the older collection-level markers)", () => {
+    const map = loadDataMap(docExample());
+    const customers = map.collections.customers!;
+    expect(customers.fields.full_name!.subjectAttribute).toBe("name");
+    expect(customers.fields.sale_opt_out!.optOut).toEqual({ kind: "sale_sharing", set: true });
+    expect(customers.fields.marketing_opt_in!.optOut).toEqual({ kind: "marketing_consent", set: false });
+    expect(map.collections.addresses!.fields.postcode!.subjectAttribute).toBe("postcode");
+
+    const legacy = minimal();
+    Object.assign(legacy.collections.customers.fields, { sale: {}, consent: {} });
+    Object.assign(legacy.collections.customers, { optOutField: "sale", consentField: "consent" });
+    const fields = validateDataMap(legacy).collections.customers!.fields;
+    expect([fields.sale!.optOut, fields.consent!.optOut]).toEqual([
+      { kind: "sale_sharing", set: true },
+      { kind: "marketing_consent", set: false },
+    ]);
+  });
+
+  it("refuses bad markers with their path", () => {
+    const m = minimal();
+    Object.assign(m.collections.customers.fields, {
+      nick: { subjectAttribute: "nickname" },
+      flag: { optOut: { kind: "sale", set: true } },
+      other: { optOut: { kind: "sale_sharing" } },
+      both: { subjectAttribute: "name", optOut: { kind: "sale_sharing", set: true } },
+    });
+    (m.collections.orders.fields as Record<string, unknown>).customer_id = { optOut: { kind: "sensitive_limit", set: true } };
+    const issues = issuesOf(() => validateDataMap(m));
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: "collections.customers.fields.nick.subjectAttribute", message: expect.stringContaining("subjectAttribute must be one of: name, given_name, family_name") },
+        { path: "collections.customers.fields.flag.optOut.kind", message: "optOut.kind must be one of: sale_sharing, sensitive_limit, marketing_consent" },
+        { path: "collections.customers.fields.other.optOut.set", message: expect.stringContaining("optOut needs the value to `set`") },
+      ]),
+    );
+    const n = minimal();
+    Object.assign(n.collections.customers.fields, { both: { subjectAttribute: "name", optOut: { kind: "sale_sharing", set: true } } });
+    (n.collections.orders.fields as Record<string, unknown>).customer_id = { optOut: { kind: "sensitive_limit", set: true } };
+    expect(issuesOf(() => validateDataMap(n))).toEqual([
+      { path: "collections.customers.fields.both.optOut", message: "a field holds either a subject attribute or a preference, not both" },
+      { path: "collections.orders.fields.customer_id.optOut", message: "not allowed on a primary key, reference or identity column (an opt-out only sets a preference)" },
+    ]);
+  });
+
+  it("the demo maps carry the markers the demo shows", () => {
+    for (const name of ["shop", "marketing", "support"]) {
+      const map = loadDataMap(readFileSync(new URL(`../../scripts/demo-stores/${name}.yaml`, import.meta.url), "utf8"));
+      const fields = Object.values(map.collections).flatMap((c) => Object.values(c.fields));
+      expect(fields.some((f) => f.subjectAttribute), name).toBe(true);
+      expect(fields.some((f) => f.optOut), name).toBe(true);
+    }
+  });
+});
+
+describe("what a correction or an opt-out writes", () => {
+  it("targets the marked fields with values normalized like identities; refuses values that do not normalize", () => {
+    const map = loadDataMap(docExample());
+    const t = correctionTargets(map, { name: " Ada  King ", email: " Ada.King@Example.COM", phone: "020 7946 0000", country: "" });
+    expect(t.names).toEqual(["name", "email", "phone"]);
+    expect(Object.fromEntries(t.collections)).toEqual({
+      customers: [
+        { field: "email", value: "ada.king@example.com", onlyIfEmpty: false },
+        { field: "phone", value: "+442079460000", onlyIfEmpty: false },
+        { field: "full_name", value: "Ada  King", onlyIfEmpty: false },
+      ],
+    });
+    expect(() => normalizeCorrectionValues({ phone: "0123" })).toThrow(/phone is not a valid value/);
+    expect(correctionTargets(map, { postal_address: "1 Road, Town" }).collections.size).toBe(0);
+
+    const now = new Date("2026-11-25T12:00:00Z");
+    const o = optOutTargets(map, ["sale_sharing", "sensitive_limit"], now);
+    expect(o.names).toEqual(["sale_sharing"]);
+    expect(Object.fromEntries(o.collections)).toEqual({ customers: [{ field: "sale_opt_out", value: true, onlyIfEmpty: false }] });
+    const task = updateTask("shop-db", map, "opt_out", ["sensitive_limit"]);
+    expect(task).toMatchObject({ store: "shop-db", action: "opt_out" });
+    expect(task.instructions).toContain("marks no field for this (sensitive limit)");
   });
 });
