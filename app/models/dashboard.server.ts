@@ -390,8 +390,10 @@ export async function loadPeriodFigures(db: Executor, period: Period, options: D
   return { now, timeZone, period, byType, ccpa, weeks };
 }
 
-/** Everything the dashboard shows, for `viewerId` (the due-soon and overdue lists come from the queue's own query). */
-export async function loadDashboard(db: Executor, period: Period, viewerId: string, options: DashboardOptions = {}): Promise<Dashboard> {
+export type CurrentFigures = { now: Date; timeZone: string; dueSoonDays: number; current: NowFigures };
+
+/** Where the queue stands now, for `viewerId` (the due-soon and overdue lists come from the queue's own query). */
+export async function loadCurrent(db: Executor, viewerId: string, options: DashboardOptions = {}): Promise<CurrentFigures> {
   const now = (options.clock ?? systemClock)();
   const env = options.timeZone && options.dueSoonDays !== undefined ? undefined : getEnv();
   const timeZone = options.timeZone ?? env!.ORG_TIMEZONE;
@@ -400,17 +402,25 @@ export async function loadDashboard(db: Executor, period: Period, viewerId: stri
   const base = { status: "open" as const, sort: "due" as const, page: 1, overdue: false, assignee: undefined };
   // The queue's "due within N days": from now to the end of the Nth local day from today.
   const horizon = endOfDay(localDay(now, timeZone) + dueSoonDays, timeZone);
-  const [current, overdueList, dueSoonList, figures] = await Promise.all([
+  const [current, overdueList, dueSoonList] = await Promise.all([
     openNow(db, now, horizon),
     queryQueue(db, { ...base, overdue: true }, null, viewerId, queueOptions),
     queryQueue(db, { ...base, within: dueSoonDays }, null, viewerId, queueOptions),
-    loadPeriodFigures(db, period, { clock: () => now, timeZone }),
   ]);
   return {
-    ...figures,
+    now,
+    timeZone,
     dueSoonDays,
     current: { ...current, overdueList: overdueList.rows.slice(0, LIST_SIZE), dueSoonList: dueSoonList.rows.slice(0, LIST_SIZE) },
   };
+}
+
+/** Everything the dashboard shows: now, and the period's figures (one clock for both). */
+export async function loadDashboard(db: Executor, period: Period, viewerId: string, options: DashboardOptions = {}): Promise<Dashboard> {
+  const now = (options.clock ?? systemClock)();
+  const fixed = { ...options, clock: () => now };
+  const [current, figures] = await Promise.all([loadCurrent(db, viewerId, fixed), loadPeriodFigures(db, period, fixed)]);
+  return { ...figures, dueSoonDays: current.dueSoonDays, current: current.current };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/nod
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { StaffNav } from "#app/components/staff-nav.tsx";
 import { VolumeChart } from "#app/components/volume-chart.tsx";
-import { loadDashboard, parsePeriod, periodPresets, periodSearch, presetLabels, type Outcomes } from "#app/models/dashboard.server.ts";
+import { loadCurrent, loadPeriodFigures, parsePeriod, periodPresets, periodSearch, presetLabels, type Outcomes } from "#app/models/dashboard.server.ts";
 import type { QueueRow } from "#app/models/queue.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { requestTypeLabels } from "#app/models/request-types.ts";
@@ -27,8 +27,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const me = { name: staff.name, role: staff.role };
   const presets = periodPresets.map((p) => ({ value: p, label: presetLabels[p], href: `/admin/dashboard${periodSearch({ preset: p, from: "", to: "" })}` }));
   const headers = { "Cache-Control": "no-store" };
-  if (!parsed.ok) return json({ me, presets, errors: parsed.errors, form: { from: parsed.form.from, to: parsed.form.to }, data: null }, { status: 400, headers });
-  const d = await loadDashboard(getDb(), parsed.period, staff.id);
+  const db = getDb();
   const summary = (r: QueueRow): ListRow => ({
     reference: r.reference,
     type: requestTypeLabels[r.type],
@@ -37,6 +36,22 @@ export async function loader({ request }: LoaderFunctionArgs) {
     daysLeft: r.daysLeft,
     assignee: r.assigneeName,
   });
+  // The queue's state is shown whatever the period; a bad period only replaces the period's figures with a message.
+  const [c, figures] = await Promise.all([loadCurrent(db, staff.id), parsed.ok ? loadPeriodFigures(db, parsed.period) : null]);
+  const current = {
+    timeZone: c.timeZone,
+    dueSoonDays: c.dueSoonDays,
+    open: c.current.open,
+    overdue: c.current.overdue,
+    dueSoon: c.current.dueSoon,
+    byStatus: c.current.openByStatus.map((s) => ({ status: statusLabel(s.status), count: s.count })),
+    overdueList: c.current.overdueList.map(summary),
+    dueSoonList: c.current.dueSoonList.map(summary),
+  };
+  if (!parsed.ok || !figures) {
+    const form = parsed.ok ? { from: parsed.period.from, to: parsed.period.to } : parsed.form;
+    return json({ me, presets, errors: parsed.ok ? [] : parsed.errors, form: { from: form.from, to: form.to }, current, data: null }, { status: 400, headers });
+  }
   const search = periodSearch(parsed.period);
   return json(
     {
@@ -44,22 +59,13 @@ export async function loader({ request }: LoaderFunctionArgs) {
       presets,
       errors: [] as { field: string; message: string }[],
       form: { from: parsed.period.from, to: parsed.period.to },
+      current,
       data: {
-        timeZone: d.timeZone,
-        dueSoonDays: d.dueSoonDays,
         period: { from: parsed.period.from, to: parsed.period.to, preset: parsed.period.preset ? presetLabels[parsed.period.preset] : null },
         csv: { outcomes: `/admin/dashboard.csv${search}`, weekly: `/admin/dashboard.csv${search}&table=weekly` },
-        current: {
-          open: d.current.open,
-          overdue: d.current.overdue,
-          dueSoon: d.current.dueSoon,
-          byStatus: d.current.openByStatus.map((s) => ({ status: statusLabel(s.status), count: s.count })),
-          overdueList: d.current.overdueList.map(summary),
-          dueSoonList: d.current.dueSoonList.map(summary),
-        },
-        byType: d.byType,
-        ccpa: d.ccpa,
-        weeks: d.weeks,
+        byType: figures.byType,
+        ccpa: figures.ccpa,
+        weeks: figures.weeks,
       },
     },
     { headers },
@@ -148,7 +154,7 @@ function RequestList({ id, caption, rows, empty }: { id: string; caption: string
 }
 
 export default function Dashboard() {
-  const { me, presets, errors, form, data } = useLoaderData<typeof loader>();
+  const { me, presets, errors, form, current, data } = useLoaderData<typeof loader>();
   const errorFor = (field: string) => errors.filter((e) => e.field === field).map((e) => e.message);
   const described = (field: string) => (errorFor(field).length > 0 ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
   const fieldError = (field: string) =>
@@ -167,56 +173,54 @@ export default function Dashboard() {
         <StaffNav role={me.role} current="/admin/dashboard" />
       </div>
 
-      {data ? (
-        <div className="card" aria-labelledby="now-title">
-          <h2 id="now-title">Open requests now</h2>
-          <p data-testid="now-summary">
-            {`${number(data.current.open)} open: ${number(data.current.overdue)} overdue, ${number(data.current.dueSoon)} due within ${data.dueSoonDays} days.`}
-          </p>
-          <table id="open-by-status">
-            <caption>Open requests by status</caption>
-            <thead>
+      <div className="card" aria-labelledby="now-title">
+        <h2 id="now-title">Open requests now</h2>
+        <p data-testid="now-summary">
+          {`${number(current.open)} open: ${number(current.overdue)} overdue, ${number(current.dueSoon)} due within ${current.dueSoonDays} days.`}
+        </p>
+        <table id="open-by-status">
+          <caption>Open requests by status</caption>
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Requests</th>
+            </tr>
+          </thead>
+          <tbody>
+            {current.byStatus.length === 0 ? (
               <tr>
-                <th scope="col">Status</th>
-                <th scope="col">Requests</th>
+                <td colSpan={2}>No open requests.</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.current.byStatus.length === 0 ? (
-                <tr>
-                  <td colSpan={2}>No open requests.</td>
+            ) : (
+              current.byStatus.map((s) => (
+                <tr key={s.status}>
+                  <th scope="row">{s.status}</th>
+                  <td>{number(s.count)}</td>
                 </tr>
-              ) : (
-                data.current.byStatus.map((s) => (
-                  <tr key={s.status}>
-                    <th scope="row">{s.status}</th>
-                    <td>{number(s.count)}</td>
-                  </tr>
-                ))
-              )}
-            </tbody>
-          </table>
-          <h3 id="overdue-title">Overdue</h3>
-          <RequestList id="overdue-list" caption="Overdue requests, the longest overdue first" rows={data.current.overdueList} empty="No request is overdue." />
-          {data.current.overdue > data.current.overdueList.length ? (
-            <p>
-              <Link to="/admin?overdue=1">All {number(data.current.overdue)} overdue requests in the queue</Link>
-            </p>
-          ) : null}
-          <h3 id="due-soon-title">Due within {data.dueSoonDays} days</h3>
-          <RequestList id="due-soon-list" caption={`Requests due within ${data.dueSoonDays} days, soonest first`} rows={data.current.dueSoonList} empty="Nothing is due soon." />
-          {data.current.dueSoon > data.current.dueSoonList.length ? (
-            <p>
-              <Link to={`/admin?within=${data.dueSoonDays}`}>All {number(data.current.dueSoon)} requests due soon in the queue</Link>
-            </p>
-          ) : null}
-        </div>
-      ) : null}
+              ))
+            )}
+          </tbody>
+        </table>
+        <h3 id="overdue-title">Overdue</h3>
+        <RequestList id="overdue-list" caption="Overdue requests, the longest overdue first" rows={current.overdueList} empty="No request is overdue." />
+        {current.overdue > current.overdueList.length ? (
+          <p>
+            <Link to="/admin?overdue=1">All {number(current.overdue)} overdue requests in the queue</Link>
+          </p>
+        ) : null}
+        <h3 id="due-soon-title">Due within {current.dueSoonDays} days</h3>
+        <RequestList id="due-soon-list" caption={`Requests due within ${current.dueSoonDays} days, soonest first`} rows={current.dueSoonList} empty="Nothing is due soon." />
+        {current.dueSoon > current.dueSoonList.length ? (
+          <p>
+            <Link to={`/admin?within=${current.dueSoonDays}`}>All {number(current.dueSoon)} requests due soon in the queue</Link>
+          </p>
+        ) : null}
+      </div>
 
       <div className="card">
         <Form method="get" aria-labelledby="period-title">
           <h2 id="period-title">Period</h2>
-          <p className="hint">Requests received from the first to the last day given, in the organisation&apos;s time zone{data ? ` (${data.timeZone})` : ""}.</p>
+          <p className="hint">Requests received from the first to the last day given, in the organisation&apos;s time zone ({current.timeZone}).</p>
           {errors.length > 0 ? (
             <div role="alert" className="error" data-testid="period-errors">
               <p>This period could not be used:</p>
@@ -272,7 +276,7 @@ export default function Dashboard() {
               <summary>How these figures are counted</summary>
               <dl>
                 <dt>Received</dt>
-                <dd>Requests whose receipt falls in the period (days in {data.timeZone}). Each is counted once, by where it stands now, so the columns add up to it.</dd>
+                <dd>Requests whose receipt falls in the period (days in {current.timeZone}). Each is counted once, by where it stands now, so the columns add up to it.</dd>
                 <dt>Complied with in whole or in part</dt>
                 <dd>Completed requests (an erasure that kept some data for a legal reason counts here).</dd>
                 <dt>Denied</dt>

@@ -244,6 +244,7 @@ describe("over HTTP (the app's zone is UTC, its clock the real one)", () => {
     expect(html).toContain("“From” must be a real date written YYYY-MM-DD");
     expect(html).toMatch(/id="from"[^>]*aria-invalid="true"[^>]*aria-describedby="from-error"|aria-invalid="true"[^>]*aria-describedby="from-error"[^>]*id="from"/);
     expect(html).not.toContain("CCPA §7102 metrics:");
+    expect(html).toContain("<caption>Open requests by status</caption>"); // the queue's state is still shown
   });
 
   it("exports the figures as a CSV attachment, and records who downloaded which period", async () => {
