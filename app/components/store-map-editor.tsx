@@ -6,7 +6,7 @@
  */
 import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { Form } from "@remix-run/react";
-import { useMemo, useRef, useState, type MouseEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type MouseEvent } from "react";
 import { Field, FieldErrors } from "./field.tsx";
 
 export type MapError = { path: string; message: string; line: number; column: number };
@@ -32,7 +32,13 @@ export function MapText({ text, errors = [], readOnly = false, label, hint }: { 
   const [lines, setLines] = useState(() => lineCount(text));
   const gutter = useRef<HTMLPreElement>(null);
   const area = useRef<HTMLTextAreaElement>(null);
+  const [ready, setReady] = useState(false);
   const errorLines = useMemo(() => new Set(errors.map((e) => e.line)), [errors]);
+  // Once hydrated: count what is in the textarea now (typing may have started before the script ran).
+  useEffect(() => {
+    if (area.current) setLines(lineCount(area.current.value));
+    setReady(true);
+  }, []);
   const hasErrors = errors.length > 0;
 
   const goTo = (e: MouseEvent<HTMLAnchorElement>, error: MapError) => {
@@ -77,7 +83,7 @@ export function MapText({ text, errors = [], readOnly = false, label, hint }: { 
           </div>
         ) : null}
       </div>
-      <div className="map-editor">
+      <div className="map-editor" data-ready={ready || undefined}>
         <pre className="map-gutter" aria-hidden="true" ref={gutter}>
           {Array.from({ length: lines }, (_, i) => (
             <span key={i} className={errorLines.has(i + 1) ? "map-gutter-error" : undefined}>
