@@ -13,7 +13,7 @@ import { getDb } from "#db/client.server.ts";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const staff = await requireStaff(request);
-  const path = new URL(request.url).pathname.replace(/\/+$/, "");
+  const path = new URL(request.url).pathname.toLowerCase().replace(/\/+$/, "");
   if (path === REQUEST_PAGES_PATH) throw redirect("/admin");
   // Auditors never act on requests, so there is nothing for them to acknowledge here.
   if (staff.role === "auditor") return json({ mustAcknowledge: null });

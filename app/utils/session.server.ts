@@ -141,10 +141,20 @@ export function policyRequiredUrl(path?: string | null): string {
   return `${HANDLING_POLICY_PATH}?refused=1${next ? `&next=${encodeURIComponent(next)}` : ""}`;
 }
 
-/** True for a method that may change something (anything but GET and HEAD) on a request page. */
+/**
+ * True for a method that may change something (anything but GET and HEAD) on a request page. The path is compared
+ * the way the router matches it — percent-decoded, case-insensitive, repeated slashes as one — so "/admin/%72equests/…"
+ * or "/admin/REQUESTS/…" cannot slip past.
+ */
 export function isRequestWork(request: Request): boolean {
   if (request.method === "GET" || request.method === "HEAD") return false;
-  const path = new URL(request.url).pathname;
+  let path = new URL(request.url).pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // malformed escapes: compare the raw path
+  }
+  path = path.toLowerCase().replace(/\/{2,}/g, "/");
   return path === REQUEST_PAGES_PATH || path.startsWith(`${REQUEST_PAGES_PATH}/`);
 }
 

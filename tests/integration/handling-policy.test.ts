@@ -234,6 +234,14 @@ describe("acknowledging before acting on requests", () => {
     const blocked = await post(`/admin/requests/${r.reference}`, { intent: "approve" }, processorCookie);
     expect(blocked.status).toBe(303);
     expect(await statusOf(r.id)).toBe("verified");
+    // Other spellings of the path that the router matches are refused too (percent-encoded, upper case, trailing
+    // or doubled slashes).
+    for (const path of [`/admin/%72equests/${r.reference}`, `/admin/REQUESTS/${r.reference}`, `/Admin/Requests/${r.reference}/`, `/admin//requests/${r.reference}`]) {
+      const res = await post(path, { intent: "approve" }, processorCookie);
+      expect([303, 404], path).toContain(res.status);
+      if (res.status === 303) expect(res.headers.get("location"), path).toMatch(/^\/admin\/handling-policy\?refused=1&next=/);
+    }
+    expect(await statusOf(r.id)).toBe("verified");
     const rows = await db.select().from(handlingPolicyAcknowledgements).where(eq(handlingPolicyAcknowledgements.staffId, processor.id));
     expect(rows).toHaveLength(1); // the acknowledgement of version 2 is kept
   });
