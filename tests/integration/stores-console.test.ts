@@ -262,7 +262,19 @@ describe("editing a store", () => {
     const updates = (await storeEvents()).filter((e) => e.action === "store.updated");
     expect(updates.slice(-2).map((e) => e.details.secretsChanged)).toEqual([true, true]);
     expectNoSecret(JSON.stringify(await storeEvents()));
-    for (const path of ["/admin/stores", "/admin/stores/console-shop", "/admin/stores/console-shop/dry-run"]) expectNoSecret(await textOf(await get(path, cookie)));
+    const pages: [string, string][] = [
+      ["/admin/stores", "routes/admin.stores._index"],
+      ["/admin/stores/console-shop", "routes/admin.stores.$name"],
+      ["/admin/stores/console-shop/dry-run", "routes/admin.stores.$name_.dry-run"],
+    ];
+    for (const [path, routeId] of pages) {
+      const html = await get(path, cookie);
+      expect(html.status).toBe(200);
+      expectNoSecret(await textOf(html));
+      const data = await loaderJson(path, routeId, cookie);
+      expect(data.status).toBe(200);
+      expectNoSecret(await textOf(data));
+    }
   });
 
   it("keeps the text (without secrets) when the step-up expired while editing, saving nothing", async () => {
