@@ -175,6 +175,10 @@ export async function completeManualTask(
   if (notes.length > MAX_NOTE_LENGTH) throw new RequestActionError("invalid_input", `Notes can be at most ${MAX_NOTE_LENGTH.toLocaleString("en")} characters.`, 400);
   await db.transaction(async (tx) => {
     const row = await lockRequest(tx, input.requestId);
+    // The run first: someone who completed it a moment ago has already moved the request on.
+    const [run] = await tx.select().from(storeRuns).where(and(eq(storeRuns.id, input.runId), eq(storeRuns.requestId, row.id))).limit(1);
+    if (!run) throw new RequestActionError("not_found", "This task is not part of the request.", 404);
+    if (run.status !== "waiting") throw new RequestActionError("illegal_transition", "This store is not waiting for a person: its task is already done, or it has none.");
     refuseUnderHold(row);
     if (row.status === "processing") {
       throw new RequestActionError("illegal_transition", "The other stores are still being processed: record the task once the request needs action.");
@@ -182,9 +186,6 @@ export async function completeManualTask(
     if (row.status !== "action_required") {
       throw new RequestActionError("illegal_transition", `A request that is ${row.status.replaceAll("_", " ")} has no task to complete.`);
     }
-    const [run] = await tx.select().from(storeRuns).where(and(eq(storeRuns.id, input.runId), eq(storeRuns.requestId, row.id))).limit(1);
-    if (!run) throw new RequestActionError("not_found", "This task is not part of the request.", 404);
-    if (run.status !== "waiting") throw new RequestActionError("illegal_transition", "This store is not waiting for a person: its task is already done, or it has none.");
     const storeName = String((run.task as { store?: unknown } | null)?.store ?? "");
     const report = manualReport(run.action, storeName, input.counts);
     await completeManualRun(tx, { runId: run.id, staffId: input.actor.id, report }, clock);
