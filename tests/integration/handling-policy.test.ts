@@ -200,6 +200,13 @@ describe("acknowledging before acting on requests", () => {
     expect(await call("GET", "/admin/requests/PR-AAAA-AAAA/correction")).toBe("allowed");
     expect(await call("POST", "/admin/account")).toBe("allowed");
     expect(await call("POST", "/admin/requests-elsewhere")).toBe("allowed");
+
+    // Over HTTP, the correction page another change added under /admin/requests/ is gated without code of its own.
+    const r = await addRequest(db, { type: "correction" });
+    const correction = await post(`/admin/requests/${r.reference}/correction`, { intent: "confirm" }, await sessionCookie(db, unacknowledged.id, { stepUp: true }));
+    expect(correction.status).toBe(303);
+    expect(correction.headers.get("location")).toBe(`${PAGE}?refused=1&next=${encodeURIComponent(`/admin/requests/${r.reference}/correction`)}`);
+    expect(await statusOf(r.id)).toBe("verified");
   });
 
   it("lists who acknowledged which version to admins and auditors; a new version asks everyone again", async () => {
