@@ -37,6 +37,7 @@ import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
+import { csvRecord } from "#app/utils/csv.ts";
 import { appendEvent } from "./audit.server.ts";
 import { storeDisclosure, validateDataMap, type StoreDisclosure } from "./data-map.ts";
 import { formatDueDate } from "./deadlines.ts";
@@ -121,25 +122,11 @@ async function put(stream: Writable, chunk: string) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// CSV (RFC 4180, formula injection neutralized)
+// CSV: the portal's one writer (app/utils/csv.ts: RFC 4180, formula injection neutralized)
 
-/**
- * One CSV cell. Text starting with =, +, -, @, a tab or a carriage return is prefixed with ' so that a spreadsheet
- * shows it instead of evaluating it (CSV/formula injection); numbers and booleans are written as they are.
- * Objects and arrays become their JSON text.
- */
-export function csvCell(value: JsonValue | undefined): string {
-  if (value === null || value === undefined) return "";
-  let text: string;
-  if (typeof value === "number" || typeof value === "boolean") text = String(value);
-  else {
-    text = typeof value === "string" ? value : JSON.stringify(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  }
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export const csvLine = (cells: (JsonValue | undefined)[]) => `${cells.map(csvCell).join(",")}\r\n`;
+/** One row of a collection's CSV: objects and arrays become their JSON text, the rest is written by csvRecord. */
+export const csvLine = (cells: (JsonValue | undefined)[]) =>
+  csvRecord(cells.map((value) => (typeof value === "object" && value !== null ? JSON.stringify(value) : value)));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parts: one store's share, written by the store's job

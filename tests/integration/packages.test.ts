@@ -12,7 +12,7 @@ import { listEvents } from "#app/models/audit.server.ts";
 import {
   buildPackage,
   coverSheetHtml,
-  csvCell,
+  csvLine,
   downloadInfo,
   openPackageDownload,
   openSealed,
@@ -54,20 +54,10 @@ afterAll(async () => {
 });
 
 describe("csv", () => {
-  it("prefixes text that a spreadsheet would evaluate, quotes per RFC 4180, leaves numbers alone", () => {
-    expect(csvCell("=SUM(A1)")).toBe("'=SUM(A1)");
-    expect(csvCell("+1")).toBe("'+1");
-    expect(csvCell("-2+3")).toBe("'-2+3");
-    expect(csvCell("@cmd")).toBe("'@cmd");
-    expect(csvCell("\tx")).toBe("'\tx");
-    expect(csvCell("\rx")).toBe("\"'\rx\"");
-    expect(csvCell('a "b", c')).toBe('"a ""b"", c"');
-    expect(csvCell("line\nbreak")).toBe('"line\nbreak"');
-    expect(csvCell(-5)).toBe("-5");
-    expect(csvCell(true)).toBe("true");
-    expect(csvCell(null)).toBe("");
-    expect(csvCell({ a: "=1" })).toBe('"{""a"":""=1""}"');
-    expect(csvCell("plain")).toBe("plain");
+  it("writes a collection row with the shared CSV writer: JSON for objects, formulas neutralized, numbers kept", () => {
+    expect(csvLine(["=SUM(A1)", -5, true, null, { a: "=1" }, 'a "b", c', "line\nbreak"])).toBe(
+      '"\'=SUM(A1)","-5","true","","{""a"":""=1""}","a ""b"", c","line\nbreak"\r\n',
+    );
   });
 });
 
