@@ -229,16 +229,11 @@ const uniqueViolation = (e: unknown) => {
  * nothing is saved and the outcome carries the errors placed in the text, and the text without its secrets.
  */
 export async function saveStoreMap(db: Executor, input: SaveStoreInput, clock: Clock = systemClock): Promise<SaveStoreOutcome> {
-  const redacted = redactSecretsInSource(input.text);
   const secretErrors: Partial<Record<SecretField, string>> = {};
-  const fail = (errors: DataMapSourceError[], status: 400 | 404 | 409 = 400): SaveStoreOutcome => ({
-    ok: false,
-    status,
-    errors,
-    secretErrors,
-    text: redacted.text,
-    removedSecrets: redacted.removed,
-  });
+  const fail = (errors: DataMapSourceError[], status: 400 | 404 | 409 = 400): SaveStoreOutcome => {
+    const redacted = redactSecretsInSource(input.text);
+    return { ok: false, status, errors, secretErrors, text: redacted.text, removedSecrets: redacted.removed };
+  };
   const given = SECRET_FIELDS.filter((f) => (input.newSecrets[f] ?? "") !== "");
   for (const f of given) if (input.newSecrets[f]!.length > MAX_SECRET_LENGTH) secretErrors[f] = `At most ${MAX_SECRET_LENGTH} characters.`;
 
