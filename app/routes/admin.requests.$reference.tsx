@@ -127,6 +127,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       closeReasons: closeReasonCodes.map((code) => ({ code, label: closeReasons[code] })),
       notes: notes.map((n) => ({ id: n.id, body: n.body, author: n.authorName ?? "a former staff member", at: dateTime(n.createdAt) })),
       answers: answers.map((x) => ({ id: x.id, body: x.body, at: dateTime(x.createdAt) })),
+      /** The requester answered the latest request for more information (shown at the top for the assignee). */
+      newAnswer: (() => {
+        const last = answers.at(-1);
+        const asked = events.findLast((e) => e.action === "request.info_requested");
+        return last && row.status === "in_review" && (!asked || last.createdAt.getTime() >= asked.createdAt.getTime()) ? dateTime(last.createdAt) : null;
+      })(),
       isCorrection: row.type === "correction",
       /** The execution is under way: the page refreshes itself. */
       live: LIVE_STATUSES.includes(row.status),
@@ -598,6 +604,11 @@ export default function AdminRequest() {
       {data?.error ? (
         <p className="error" role="alert">
           {data.error}
+        </p>
+      ) : null}
+      {r.newAnswer ? (
+        <p className="notice" data-testid="new-answer">
+          The requester answered on {r.newAnswer}: <a href="#answers-title">read their answer</a>.
         </p>
       ) : null}
       <div className="card">

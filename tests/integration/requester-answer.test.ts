@@ -104,6 +104,7 @@ describe("the requester answers a request for more information", () => {
     expect(staffPage).toContain("The requester&#x27;s answers");
     expect(staffPage).toContain(answer);
     expect(staffPage).toMatch(/data-testid="status">in review</);
+    expect(staffPage).toMatch(/data-testid="new-answer">The requester answered on (<!-- -->)?\d{4}-\d\d-\d\d \d\d:\d\d UTC(<!-- -->)?: <a href="#answers-title">read their answer<\/a>/);
 
     // Answering again: refused plainly (the request is no longer waiting) — until the rate limit stops the tries.
     for (let i = 0; i < 4; i++) {
