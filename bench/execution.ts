@@ -23,6 +23,7 @@
  *     ONE worker process (jobs/worker.ts, WORKER_CONCURRENCY `--concurrency`) through the real flow (execute-request
  *     → execute-store per store → finalize-request → send-completion): requests per second, and the worker's own
  *     per-job timings (its "job done" log lines) to show where the time goes.
+ *     `--profile DIR` records the worker's CPU profile (node --cpu-prof) and prints where its CPU went.
  *  4. access — the two heavy subjects' access requests through the same worker process (streamed export, encrypted
  *     parts, zip package): time from approval to `completed`, package size, and the worker's RSS growth (VmRSS
  *     sampled every 10 ms from /proc/<pid>/status, minus its RSS before the request).
@@ -57,6 +58,7 @@ const { values: args } = parseArgs({
     reuse: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     dry: { type: "boolean", default: false },
+    profile: { type: "string" },
   },
 });
 const Q = args.quick;
@@ -306,6 +308,11 @@ const sides = [await openSide("shop"), await openSide("marketing")];
 const clients = [shopSql, marketingConn] as const;
 const engineIds = await freshSubjects(shopSql, SIZE.contacts, SIZE.subjects, taken);
 const floorIds = await freshSubjects(shopSql, SIZE.contacts, SIZE.subjects, taken);
+// The 10k-customer copies, erased in the same loop (so both sizes see the same machine load).
+const smallSides = [await openSide("shop", URL_OF.shopSmall), await openSide("marketing", URL_OF.marketingSmall)];
+const smallIds = await freshSubjects(shopSmallSql, SIZE.small, Math.min(SIZE.subjects, Math.floor(SIZE.small / 4)), new Set(HEAVY_SUBJECTS));
+const small: number[] = [];
+let smallOk = 0;
 const engine: number[] = [];
 const enginePer: number[][] = [[], []];
 const floor: number[] = [];
@@ -334,6 +341,12 @@ for (let i = 0; i < SIZE.subjects; i++) {
   }
   floor.push(performance.now() - started);
   if (await isErased(shopSql, marketingConn, floorIds[i]!)) erasedOk++;
+  // The same engine erasure in the small copies.
+  const id = smallIds[i];
+  if (id === undefined) continue;
+  for (const [j, side] of smallSides.entries()) await captureStatements(side, [shopSmallSql, marketingSmallConn][j]!, emailOf(id));
+  small.push((await engineErase(smallSides, emailOf(id))).ms);
+  if (await isErased(shopSmallSql, marketingSmallConn, id)) smallOk++;
 }
 const p = (xs: number[], q: number) => percentile(xs, q);
 console.log(`  engine p50 ${fmt(p(engine, 50), 1)} ms p95 ${fmt(p(engine, 95), 1)} ms; floor p50 ${fmt(p(floor, 50), 1)} ms p95 ${fmt(p(floor, 95), 1)} ms; ${statementsPerSubject} statements; erased ${erasedOk}/${2 * SIZE.subjects}`);
@@ -351,15 +364,6 @@ const { subjectCost } = await (async () => {
 })();
 console.log(`  dry run with a fresh connector per store (as execute-store does): p50 ${fmt(subjectCost.dryRunFreshConnectorP50, 1)} ms for both stores`);
 
-const smallSides = [await openSide("shop", URL_OF.shopSmall), await openSide("marketing", URL_OF.marketingSmall)];
-const smallIds = await freshSubjects(shopSmallSql, SIZE.small, Math.min(SIZE.subjects, Math.floor(SIZE.small / 4)), new Set(HEAVY_SUBJECTS));
-const small: number[] = [];
-let smallOk = 0;
-for (const id of smallIds) {
-  for (const [j, side] of smallSides.entries()) await captureStatements(side, [shopSmallSql, marketingSmallConn][j]!, emailOf(id));
-  small.push((await engineErase(smallSides, emailOf(id))).ms);
-  if (await isErased(shopSmallSql, marketingSmallConn, id)) smallOk++;
-}
 const flatRatio = p(engine, 50) / p(small, 50);
 console.log(`flatness: p50 ${fmt(p(small, 50), 1)} ms at ${fmt(SIZE.small)} vs ${fmt(p(engine, 50), 1)} ms at ${fmt(SIZE.customers)} (${flatRatio.toFixed(2)}×); erased ${smallOk}/${smallIds.length}`);
 for (const s of [...sides, ...smallSides]) await s.connector.close();
@@ -382,7 +386,9 @@ async function verifiedRequest(type: "access" | "deletion", g: number) {
 
 type JobTiming = { job: string; ms: number };
 function startWorkerProcess() {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(root, "jobs", "worker.ts")], {
+  // --profile DIR: the worker writes a V8 CPU profile there when it exits (summarized by bench/profile-summary.ts).
+  const profile = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", join(root, "jobs", "worker.ts")], {
     cwd: root,
     env: { ...process.env, ...portalEnv, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
@@ -400,6 +406,12 @@ function startWorkerProcess() {
     }
   });
   return { child, timings, started };
+}
+
+/** CPU seconds (user + system) a process used so far. */
+function cpuSeconds(pid: number) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 function rssKiB(pid: number) {
@@ -420,8 +432,8 @@ async function waitCompleted(ids: string[], timeoutMs: number) {
 }
 
 const worker = startWorkerProcess();
-let throughput: { perSecond: number; ms: number; erased: number; byJob: Record<string, { n: number; p50: number; mean: number; total: number }> } | undefined;
-const access: { rows: number; ms: number; sizeBytes: number; rssGrowthMiB: number; hwmGrowthMiB: number }[] = [];
+let throughput: { perSecond: number; ms: number; erased: number; cpuMsPerRequest: number; cpuShare: number; byJob: Record<string, { n: number; p50: number; mean: number; total: number }> } | undefined;
+const access: { rows: number; ms: number; jobs: string; sizeBytes: number; rssGrowthMiB: number; hwmGrowthMiB: number }[] = [];
 try {
   await worker.started;
   const pid = worker.child.pid!;
@@ -436,10 +448,12 @@ try {
   for (const g of ids) requestIds.push(await verifiedRequest("deletion", g));
   worker.timings.length = 0;
   console.log(`throughput: ${SIZE.requests} deletion requests approved at once, one worker process (concurrency ${SIZE.concurrency})…`);
+  const cpuBefore = cpuSeconds(pid);
   const started = performance.now();
   for (const id of requestIds) await approveRequest(db, { requestId: id, actor });
   await waitCompleted(requestIds, 30 * 60_000);
   const ms = performance.now() - started;
+  const cpu = cpuSeconds(pid) - cpuBefore;
   let erased = 0;
   for (const g of ids) if (await isErased(shopSql, marketingConn, g)) erased++;
   const byJob: NonNullable<typeof throughput>["byJob"] = {};
@@ -448,8 +462,8 @@ try {
     const total = xs.reduce((a, b) => a + b, 0);
     byJob[name] = { n: xs.length, p50: p(xs, 50), mean: total / xs.length, total };
   }
-  throughput = { perSecond: SIZE.requests / (ms / 1000), ms, erased, byJob };
-  console.log(`  ${fmt(throughput.perSecond, 1)} requests/s (${fmt(ms)} ms), erased ${erased}/${SIZE.requests}`);
+  throughput = { perSecond: SIZE.requests / (ms / 1000), ms, erased, byJob, cpuMsPerRequest: (cpu * 1000) / SIZE.requests, cpuShare: cpu / (ms / 1000) };
+  console.log(`  ${fmt(throughput.perSecond, 1)} requests/s (${fmt(ms)} ms), erased ${erased}/${SIZE.requests}; worker CPU ${fmt(throughput.cpuMsPerRequest, 1)} ms per request (${fmt(100 * throughput.cpuShare)} % of one core)`);
   for (const [job, t] of Object.entries(byJob)) console.log(`  ${job}: ${t.n} jobs, p50 ${fmt(t.p50)} ms, mean ${fmt(t.mean, 1)} ms`);
 
   // 4. Heavy access exports.
@@ -465,6 +479,7 @@ try {
         // the worker exited; the wait below reports it
       }
     }, 10);
+    worker.timings.length = 0;
     const t = performance.now();
     await approveRequest(db, { requestId: id, actor });
     await waitCompleted([id], 30 * 60_000);
@@ -473,12 +488,24 @@ try {
     const after = rssKiB(pid);
     peak = Math.max(peak, after.rss);
     const pkg = await getPackage(db, id);
-    access.push({ rows: HEAVY[i]!, ms: elapsed, sizeBytes: pkg?.sizeBytes ?? 0, rssGrowthMiB: (peak - before.rss) / 1024, hwmGrowthMiB: (after.hwm - before.hwm) / 1024 });
-    console.log(`access ${fmt(HEAVY[i]!)} events: ${fmt(elapsed)} ms, package ${fmt((pkg?.sizeBytes ?? 0) / 2 ** 20, 1)} MiB, RSS ${fmt(before.rss / 1024)} → peak ${fmt(peak / 1024)} MiB (+${fmt((peak - before.rss) / 1024, 1)})`);
+    const jobs = worker.timings.map((x) => `${x.job} ${fmt(x.ms)}`).join(", ");
+    access.push({ rows: HEAVY[i]!, ms: elapsed, jobs, sizeBytes: pkg?.sizeBytes ?? 0, rssGrowthMiB: (peak - before.rss) / 1024, hwmGrowthMiB: (after.hwm - before.hwm) / 1024 });
+    console.log(`access ${fmt(HEAVY[i]!)} events: ${fmt(elapsed)} ms, package ${fmt((pkg?.sizeBytes ?? 0) / 2 ** 20, 1)} MiB, RSS ${fmt(before.rss / 1024)} → peak ${fmt(peak / 1024)} MiB (+${fmt((peak - before.rss) / 1024, 1)}); jobs (ms): ${jobs}`);
   }
 } finally {
   worker.child.kill("SIGTERM");
   await new Promise((r) => worker.child.once("exit", r));
+}
+if (args.profile) {
+  const { readdirSync } = await import("node:fs");
+  const { summarizeCpuProfile } = await import("./profile.ts");
+  for (const file of readdirSync(args.profile).filter((f) => f.endsWith(".cpuprofile"))) {
+    const summary = summarizeCpuProfile(join(args.profile, file), { top: 20 });
+    if (summary.busyMs < 5000) continue; // a loader thread, not the worker's main thread
+    console.log(`worker CPU profile ${file}: busy ${fmt(summary.busyMs)} ms`);
+    for (const r of summary.components.slice(0, 15)) console.log(`  ${r.name.padEnd(40)} ${fmt(r.ms).padStart(7)} ms ${(100 * r.share).toFixed(1)} %`);
+    for (const r of summary.ownInclusive.slice(0, 20)) console.log(`  incl. ${r.name.padEnd(60)} ${fmt(r.ms).padStart(7)} ms`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -507,7 +534,7 @@ const markdown = [
   `| floor (same statements replayed, same drivers) | ${fmt(p(floor, 50), 1)} ms | ${fmt(p(floor, 95), 1)} ms | ${storeCol(0, floorPer)} ms | ${storeCol(1, floorPer)} ms |`,
   `| engine at ${fmt(SIZE.small)} customers | ${fmt(p(small, 50), 1)} ms | ${fmt(p(small, 95), 1)} ms | | |`,
   "",
-  `**Erasure requests through one worker process** (concurrency ${SIZE.concurrency}): ${SIZE.requests} approved at once, all completed in ${fmt(tp.ms / 1000, 1)} s = **${fmt(tp.perSecond, 1)} requests/s** (${tp.erased}/${SIZE.requests} checked erased). Where the worker's time goes (its own job timings):`,
+  `**Erasure requests through one worker process** (concurrency ${SIZE.concurrency}): ${SIZE.requests} approved at once, all completed in ${fmt(tp.ms / 1000, 1)} s = **${fmt(tp.perSecond, 1)} requests/s** (${tp.erased}/${SIZE.requests} checked erased). The worker process used ${fmt(tp.cpuMsPerRequest, 1)} ms of CPU per request (${fmt(100 * tp.cpuShare)} % of one core over the run). Where the worker's time goes (its own job timings; jobs overlap, up to ${SIZE.concurrency} at a time):`,
   "",
   "| job | jobs | p50 | mean | total |",
   "|---|---:|---:|---:|---:|",
@@ -517,9 +544,9 @@ const markdown = [
   "",
   "**Access export of a heavy subject** (one worker process; approval → package built and encrypted → completed):",
   "",
-  "| subject | time | package | worker RSS growth (peak of VmRSS) | VmHWM growth |",
-  "|---|---:|---:|---:|---:|",
-  ...access.map((x) => `| ${fmt(x.rows)} events (+ shop rows) | ${fmt(x.ms)} ms | ${fmt(x.sizeBytes / 2 ** 20, 1)} MiB | ${fmt(x.rssGrowthMiB, 1)} MiB | ${fmt(x.hwmGrowthMiB, 1)} MiB |`),
+  "| subject | time | package | worker RSS growth (peak of VmRSS) | VmHWM growth | the worker's jobs (ms) |",
+  "|---|---:|---:|---:|---:|---|",
+  ...access.map((x) => `| ${fmt(x.rows)} events (+ shop rows) | ${fmt(x.ms)} ms | ${fmt(x.sizeBytes / 2 ** 20, 1)} MiB | ${fmt(x.rssGrowthMiB, 1)} MiB | ${fmt(x.hwmGrowthMiB, 1)} MiB | ${x.jobs} |`),
   "",
   "| target (issue 4) | result | verdict |",
   "|---|---|---|",

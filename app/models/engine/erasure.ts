@@ -9,7 +9,7 @@ import { StoreError } from "#app/connectors/types.ts";
 import type { CollectionDef, FieldDef, ReferenceDef, SubjectIdentity } from "#app/models/data-map.ts";
 import type { Plan } from "./plan.ts";
 import type { Row, SqlDialect, SqlSession } from "./sql.ts";
-import { BATCH, chunks, joinKey, keyPredicate, traverse } from "./traverse.ts";
+import { BATCH, chunks, collect, joinKey, keyPredicate } from "./traverse.ts";
 import { hashFieldValue, isHashed, keyOf, sameValue } from "./values.ts";
 
 /** The basis reported for rows that also belong to someone else and are therefore left alone. */
@@ -59,7 +59,7 @@ export async function planErasure(
   options: { lock: boolean },
 ): Promise<ErasurePlan> {
   const rows = new Map<string, Map<string, RowState>>(plan.order.map((c) => [c.name, new Map()]));
-  for await (const v of traverse(session, dialect, plan, subject, { lock: options.lock })) {
+  for (const v of await collect(session, dialect, plan, subject, { lock: options.lock })) {
     rows.get(v.collection.name)!.set(v.key, {
       collection: v.collection,
       key: v.key,

@@ -15,6 +15,11 @@ export type Plan = {
   parentRefs: Map<string, ReferenceDef[]>;
   /** Collections in deletion order: a collection holding a foreign key before the one it references. */
   deleteOrder: string[];
+  /**
+   * `order` in levels: a collection's level is one more than the highest level among the collections referencing
+   * into it (0 when none do), so the rows a level needs are all known once the levels before it were read.
+   */
+  levels: CollectionDef[][];
 };
 
 export type QueriedColumn = { collection: string; column: string; lower: boolean; why: string };
@@ -54,7 +59,14 @@ export function buildPlan(map: DatabaseDataMap): Plan {
   const fkEdges = map.references
     .filter((r) => r.foreignKey !== "none")
     .map((r) => (r.foreignKey === "from" ? [r.from.collection, r.to.collection] : [r.to.collection, r.from.collection]) as [string, string]);
-  return { map, order, incoming, outgoing, parentRefs, deleteOrder: topo(names, fkEdges) };
+  const levelOf = new Map<string, number>();
+  const levels: CollectionDef[][] = [];
+  for (const c of order) {
+    const level = Math.max(-1, ...incoming.get(c.name)!.map((r) => levelOf.get(r.from.collection)!)) + 1;
+    levelOf.set(c.name, level);
+    (levels[level] ??= []).push(c);
+  }
+  return { map, order, incoming, outgoing, parentRefs, deleteOrder: topo(names, fkEdges), levels };
 }
 
 /** Identity fields of a collection usable for this subject. */
