@@ -197,10 +197,20 @@ function prepare(input: AuditEventInput) {
 }
 
 /**
+ * `request_events_append(request_id, actor_type, actor_id, action, details, created_at, hash_head, hash_tail)` with
+ * the given argument values (or SQL such as placeholders): the one call that appends an event (migration 0013).
+ */
+export function appendCall(requestId: unknown, args: readonly unknown[]): SQL {
+  const [actorType, actorId, action, details, createdAt, head, tail] = args;
+  return sql`request_events_append(${requestId}::uuid, ${actorType}::actor_type, ${actorId}::text, ${action}::text, ${details}::jsonb, ${createdAt}::timestamptz, ${head}::text, ${tail}::text)`;
+}
+
+/**
  * One event, validated and ready to append: `statement` is the single SQL statement that appends it
  * (`select id, prev_hash, hash from request_events_append(…)`: chain lock, head read, insert), `row(...)` the stored
  * row given what the statement returned. For callers that fold the append into a larger statement (intake, see
- * `submitRequest`), `call(requestId)` is just the function call, to be used as the statement's last step.
+ * `submitRequest`), `args` are the call's arguments after the request id, in `appendCall`'s order, and
+ * `call(requestId)` the call itself, to be used as the statement's last step.
  */
 export function prepareEvent(input: AuditEventInput, clock: Clock = systemClock) {
   const prepared = prepare(input);
@@ -209,9 +219,10 @@ export function prepareEvent(input: AuditEventInput, clock: Clock = systemClock)
   const createdAt = new Date(now.getTime()); // Date is millisecond precision, like the column
   const content = { ...prepared, createdAt };
   const { head, tail } = canonicalTextAroundPrevHash(content);
-  const call = (requestId: SQL | string | null = prepared.requestId) =>
-    sql`request_events_append(${requestId}::uuid, ${prepared.actorType}::actor_type, ${prepared.actorId}::text, ${prepared.action}::text, ${JSON.stringify(prepared.details)}::jsonb, ${createdAt.toISOString()}::timestamptz, ${head}::text, ${tail}::text)`;
+  const args = [prepared.actorType, prepared.actorId, prepared.action, JSON.stringify(prepared.details), createdAt.toISOString(), head, tail] as const;
+  const call = (requestId: SQL | string | null = prepared.requestId) => appendCall(requestId, args);
   return {
+    args,
     call,
     statement: sql`select id, prev_hash, hash from ${call()}`,
     row: (appended: AppendedRow): AuditEvent => ({
