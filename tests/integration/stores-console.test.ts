@@ -6,6 +6,7 @@
  */
 import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyStoreMap } from "#app/models/stores.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
@@ -90,6 +91,7 @@ afterAll(async () => {
 const get = (path: string, cookie: string) => fetch(web.url + path, { redirect: "manual", headers: { Cookie: cookie } });
 const post = (path: string, fields: Record<string, string>, cookie: string) => web.post(path, new URLSearchParams(fields), { Cookie: cookie });
 const storeRows = () => getDb().select().from(stores).orderBy(asc(stores.name));
+const shopRow = async () => (await getDb().select().from(stores).where(eq(stores.name, "console-shop")))[0]!;
 const storeEvents = async () =>
   getDb()
     .select()
@@ -342,6 +344,22 @@ describe("the dry run", () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it("shows a manual store's task for a person instead of counts, changing nothing", async () => {
+    await applyStoreMap(getDb(), {
+      name: "console-desk",
+      kind: "manual",
+      connection: { instructions: "Search the returns binder for the customer and report what you find.", team: "Returns" },
+      metadata: { purposes: ["Returns"], retention: "2 years", source: "You" },
+    });
+    const cookie = await sessionCookie(getDb(), admin.id);
+    const res = await post("/admin/stores/console-desk/dry-run", { email: SUBJECT.email }, cookie);
+    expect(res.status).toBe(200);
+    const html = await textOf(res);
+    expect(html).toContain("A person handles this store (Returns)");
+    expect(html).toContain("Search the returns binder for the customer and report what you find.");
+    expect(html.toLowerCase()).not.toContain(SUBJECT.email.toLowerCase());
+  });
+
   it("is rate-limited per staff member", async () => {
     const other = await addStaff(getDb(), "processor", "limited");
     const cookie = await sessionCookie(getDb(), other.id);
@@ -403,16 +421,16 @@ describe("roles", () => {
     const noStepUp = await post("/admin/stores/console-shop", { intent: "disable" }, await sessionCookie(db, admin.id));
     expect(noStepUp.status).toBe(302);
     expect(noStepUp.headers.get("location")).toMatch(/^\/admin\/step-up\?next=/);
-    expect((await storeRows())[0]!.disabledAt).toBeNull();
+    expect((await shopRow()).disabledAt).toBeNull();
 
     const cookie = await sessionCookie(db, admin.id, { stepUp: true });
     const off = await post("/admin/stores/console-shop", { intent: "disable" }, cookie);
     expect(off.headers.get("location")).toBe("/admin/stores/console-shop?saved=disabled");
-    expect((await storeRows())[0]!.disabledAt).not.toBeNull();
+    expect((await shopRow()).disabledAt).not.toBeNull();
     expect(await textOf(await get("/admin/stores", cookie))).toContain(">disabled<");
     const on = await post("/admin/stores/console-shop", { intent: "enable" }, cookie);
     expect(on.headers.get("location")).toBe("/admin/stores/console-shop?saved=enabled");
-    expect((await storeRows())[0]!.disabledAt).toBeNull();
+    expect((await shopRow()).disabledAt).toBeNull();
     const events = (await storeEvents()).filter((e) => e.action === "store.disabled" || e.action === "store.enabled");
     expect(events.map((e) => [e.action, e.actorId])).toEqual([
       ["store.disabled", admin.id],
