@@ -23,7 +23,8 @@
  *     ONE worker process (jobs/worker.ts, WORKER_CONCURRENCY `--concurrency`) through the real flow (execute-request
  *     → execute-store per store → finalize-request → send-completion): requests per second, and the worker's own
  *     per-job timings (its "job done" log lines) to show where the time goes.
- *     `--profile DIR` records the worker's CPU profile (node --cpu-prof) and prints where its CPU went.
+ *     `--profile DIR` records the worker's CPU profile (node --cpu-prof) and prints where its CPU went;
+ *     BENCH_WORKER_ROOT=/other/checkout runs the worker from another checkout (a change to the flow, A/B).
  *  4. access — the two heavy subjects' access requests through the same worker process (streamed export, encrypted
  *     parts, zip package): time from approval to `completed`, package size, and the worker's RSS growth (VmRSS
  *     sampled every 10 ms from /proc/<pid>/status, minus its RSS before the request).
@@ -388,8 +389,10 @@ type JobTiming = { job: string; ms: number };
 function startWorkerProcess() {
   // --profile DIR: the worker writes a V8 CPU profile there when it exits (summarized by bench/profile-summary.ts).
   const profile = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", join(root, "jobs", "worker.ts")], {
-    cwd: root,
+  // BENCH_WORKER_ROOT: run the worker from another checkout (to measure a change to the flow against this one).
+  const workerRoot = process.env.BENCH_WORKER_ROOT ?? root;
+  const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", join(workerRoot, "jobs", "worker.ts")], {
+    cwd: workerRoot,
     env: { ...process.env, ...portalEnv, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });
