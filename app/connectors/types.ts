@@ -20,6 +20,8 @@ export type ConnectorContext<M extends DataMap = DataMap> = {
   hashKey: Buffer;
   /** Where `env:NAME` references are read from (default: process.env). */
   env?: Record<string, string | undefined>;
+  /** Where an HTTP store may post the result of work it accepted (202) to finish later (docs/connectors.md). */
+  callbackUrl?: string;
 };
 
 export type StoreWarning = {
@@ -84,7 +86,10 @@ export type ErasureReport = {
   totals: { matched: number; deleted: number; masked: number; kept: number };
 };
 
-export type EraseResult = { status: "done"; report: ErasureReport } | { status: "task"; task: ManualTask };
+/** An HTTP store accepted the work (202) and will post the result to the portal's callback, quoting `reference`. */
+export type AcceptedResult = { status: "accepted"; reference: string };
+
+export type EraseResult = { status: "done"; report: ErasureReport } | { status: "task"; task: ManualTask } | AcceptedResult;
 
 /** The confirmed new values of a correction, by subject attribute (only the attributes that change). */
 export type CorrectionValues = Partial<Record<SubjectAttribute, string>>;
@@ -105,7 +110,7 @@ export type UpdateReport = {
   totals: CollectionUpdateCounts;
 };
 
-export type UpdateResult = { status: "done"; report: UpdateReport } | { status: "task"; task: ManualTask };
+export type UpdateResult = { status: "done"; report: UpdateReport } | { status: "task"; task: ManualTask } | AcceptedResult;
 
 export type AccessOptions = { requestId?: string };
 export type EraseOptions = { requestId?: string; dryRun?: boolean };

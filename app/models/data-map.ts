@@ -207,6 +207,11 @@ const httpConnection = z
     maxRetries: z.number().int().min(0).max(10).default(3),
     /** A Retry-After longer than this is not waited for inline: the run is retried later instead. */
     maxRetryWaitMs: z.number().int().min(0).max(600_000).default(30_000),
+    /**
+     * The service may answer erasure, correction and opt-out with 202 and a reference, and post the result later to
+     * the portal's signed callback (`<APP_URL>/api/stores/callback`, docs/connectors.md). Off: answers are synchronous.
+     */
+    callbacks: z.boolean({ error: () => "callbacks must be true or false" }).default(false),
     tls: z
       .object({ ca: valueRef.optional(), allowHttp: z.boolean().default(false) })
       .strict()

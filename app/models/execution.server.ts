@@ -344,6 +344,8 @@ export async function executeStore(db: Executor, input: { requestId: string; sto
       );
     } else if (result.status === "waiting") {
       await appendEvent(db, { requestId: request.id, actorType: "system", actorId: "execute-store", action: "store.task_created", details: { storeId: store.id, store: store.name, action } }, clock);
+    } else if (result.status === "accepted") {
+      await appendEvent(db, { requestId: request.id, actorType: "system", actorId: "execute-store", action: "store.async_accepted", details: { storeId: store.id, store: store.name, action } }, clock);
     } else if (result.status === "skipped" && result.reason === "legal_hold") {
       await appendEvent(db, { requestId: request.id, actorType: "system", actorId: "execute-store", action: "store.erasure_refused", details: { storeId: store.id, store: store.name, code: "legal_hold" } }, clock);
     }
@@ -383,6 +385,11 @@ export async function finalizeRequest(db: Executor, requestId: string, clock: Cl
   const runs = await runsOf(db, requestId, action);
   const failed = runs.filter((r) => r.status === "failed");
   const waiting = runs.filter((r) => r.status === "waiting");
+  const awaitingStores = waiting.filter((r) => !r.task && (r.progress as { async?: unknown }).async);
+  if (failed.length === 0 && awaitingStores.length > 0 && awaitingStores.length === waiting.length) {
+    // Only HTTP stores that accepted the work (202) are left: their signed callbacks continue the execution.
+    return "waiting_for_stores" as const;
+  }
   if (failed.length > 0 || waiting.length > 0) {
     await db.transaction(async (tx) => {
       const updated = await tx
@@ -497,6 +504,22 @@ export async function retryStore(db: Executor, requestId: string, storeId: strin
     return `${storeId.slice(0, 8)}-a${run.attempts}`;
   });
   await addFlow(requestId, [storeId], `retry-${round}`);
+}
+
+/**
+ * After a store's callback recorded its result (app/models/store-callbacks.server.ts): when no store is left
+ * working, the finalizer runs again (a finalizer-only round) — from processing, or via `resumeExecution` when the
+ * request waits for staff.
+ */
+export async function continueAfterCallback(db: Executor, requestId: string, runId: string, clock: Clock = systemClock) {
+  const request = await getRequestById(db, requestId);
+  if (!request) return "missing" as const;
+  if (request.status === "action_required") return resumeExecution(db, requestId, clock);
+  if (request.status !== "processing") return "skipped" as const;
+  const runs = await runsOf(db, requestId);
+  if (runs.some((r) => r.status === "pending" || r.status === "running" || r.status === "waiting")) return "not_ready" as const;
+  await addFlow(requestId, [], `callback-${runId.slice(0, 8)}`);
+  return "resumed" as const;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { AccessItem, Connector, ConnectorContext, CorrectionValues, Erasure
 import { StoreError } from "#app/connectors/types.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { decryptJson, encryptJson } from "#app/utils/crypto.server.ts";
+import { getEnv } from "#app/utils/env.server.ts";
 import { appendEvent } from "./audit.server.ts";
 import {
   DataMapError,
@@ -27,6 +28,7 @@ import {
   type SubjectIdentity,
 } from "./data-map.ts";
 import { DomainError } from "./errors.ts";
+import { correctionTargets, optOutTargets } from "./engine/targets.ts";
 import { decryptIdentity, getRequestById } from "./requests.server.ts";
 
 type StoredSecrets = { hashKey: string; values: Record<string, string> };
@@ -131,6 +133,9 @@ export async function applyStoreMap(
   });
 }
 
+/** Where HTTP stores with `connection.callbacks: true` post results they accepted with 202 (app/routes/api.stores.callback.ts). */
+export const STORE_CALLBACK_PATH = "/api/stores/callback";
+
 /** The validated map and decrypted secrets of a store, as a connector needs them. */
 export async function storeContext(db: Executor, nameOrId: string, env?: Record<string, string | undefined>): Promise<{ store: StoreView; context: ConnectorContext }> {
   const row = await findStoreRow(db, nameOrId);
@@ -139,7 +144,14 @@ export async function storeContext(db: Executor, nameOrId: string, env?: Record<
   const secrets = decryptJson<StoredSecrets>(row.secretsCiphertext, secretsContext(row.id));
   return {
     store: viewOf(row),
-    context: { store: row.name, map, secrets: secrets.values, hashKey: Buffer.from(secrets.hashKey, "base64"), ...(env ? { env } : {}) },
+    context: {
+      store: row.name,
+      map,
+      secrets: secrets.values,
+      hashKey: Buffer.from(secrets.hashKey, "base64"),
+      ...(env ? { env } : {}),
+      ...(map.kind === "http" && map.connection.callbacks ? { callbackUrl: `${getEnv().APP_URL}${STORE_CALLBACK_PATH}` } : {}),
+    },
   };
 }
 
@@ -187,6 +199,7 @@ export function dryRunStore(
         return { store: store.name, action: "access", ...found };
       }
       const result = await c.erase(input.subject, { dryRun: true });
+      if (result.status === "accepted") throw new StoreError("http_async_unsupported", "a dry run needs a synchronous answer");
       return result.status === "done" ? { store: store.name, action: "erase", report: result.report } : { store: store.name, action: "erase", task: result.task };
     },
     env,
@@ -225,18 +238,25 @@ const errorText = (error: unknown) =>
 
 export type StoreRunOutcome =
   | { status: "completed"; runId: string; report: Record<string, unknown>; reused: boolean }
-  | { status: "waiting"; runId: string; task: ManualTask };
+  | { status: "waiting"; runId: string; task: ManualTask }
+  /** An HTTP store accepted the work (202); the run waits for its signed callback (`completeStoreCallback`). */
+  | { status: "accepted"; runId: string; reference: string };
+
+/** What `store_runs.progress.async` holds while a run waits for a store's callback (no personal data). */
+export type AsyncProgress = { reference: string; acceptedAt: string; targets?: string[] };
 
 async function runStore(
   db: Executor,
   key: RunKey,
-  work: (connector: Connector, run: StoreRunRow) => Promise<{ report: Record<string, unknown> } | { task: ManualTask }>,
+  work: (connector: Connector, run: StoreRunRow) => Promise<{ report: Record<string, unknown> } | { task: ManualTask } | { accepted: AsyncProgress }>,
   options: { env?: Record<string, string | undefined>; clock?: Clock },
 ): Promise<StoreRunOutcome> {
   const clock = options.clock ?? systemClock;
   const run = await claimRun(db, key, clock);
   if (run.status === "completed") return { status: "completed", runId: run.id, report: run.report ?? {}, reused: true };
   if (run.status === "waiting" && run.task) return { status: "waiting", runId: run.id, task: run.task as ManualTask };
+  const pending = (run.progress as { async?: AsyncProgress }).async;
+  if (run.status === "waiting" && pending) return { status: "accepted", runId: run.id, reference: pending.reference };
 
   const { store, context } = await storeContext(db, key.storeId, options.env);
   await db
@@ -250,6 +270,10 @@ async function runStore(
     if ("task" in result) {
       await db.update(storeRuns).set({ status: "waiting", task: result.task, updatedAt: clock() }).where(eq(storeRuns.id, run.id));
       return { status: "waiting", runId: run.id, task: result.task };
+    }
+    if ("accepted" in result) {
+      await db.update(storeRuns).set({ status: "waiting", progress: { async: result.accepted }, updatedAt: clock() }).where(eq(storeRuns.id, run.id));
+      return { status: "accepted", runId: run.id, reference: result.accepted.reference };
     }
     await db
       .update(storeRuns)
@@ -284,6 +308,7 @@ export async function runStoreErasure(
     { requestId: input.requestId, storeId: input.storeId, action: "erasure" },
     async (connector) => {
       const result = await connector.erase(subject, { requestId: input.requestId });
+      if (result.status === "accepted") return { accepted: { reference: result.reference, acceptedAt: (options.clock ?? systemClock)().toISOString() } };
       return result.status === "task" ? { task: result.task } : { report: result.report as unknown as Record<string, unknown> };
     },
     options,
@@ -344,10 +369,20 @@ export async function runStoreUpdate(
         input.action === "correction"
           ? await connector.correct(subject, input.values, { requestId: input.requestId })
           : await connector.optOut(subject, input.kinds, { requestId: input.requestId });
+      if (result.status === "accepted") {
+        const targets = await updateTargetNames(db, input.storeId, input);
+        return { accepted: { reference: result.reference, acceptedAt: (options.clock ?? systemClock)().toISOString(), targets } };
+      }
       return result.status === "task" ? { task: result.task } : { report: result.report as unknown as Record<string, unknown> };
     },
     options,
   );
+}
+
+/** The attribute or preference names a store's map marks for this work (recorded with an accepted run for its report). */
+async function updateTargetNames(db: Executor, storeId: string, input: { action: "correction"; values: CorrectionValues } | { action: "opt_out"; kinds: OptOutKind[] }) {
+  const { context } = await storeContext(db, storeId);
+  return input.action === "correction" ? correctionTargets(context.map, input.values).names : optOutTargets(context.map, input.kinds, new Date()).names;
 }
 
 async function requestSubject(db: Executor, requestId: string): Promise<SubjectIdentity> {

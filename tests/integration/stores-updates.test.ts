@@ -111,7 +111,7 @@ const backends: Backend[] = [
 ];
 
 const done = (r: UpdateResult): UpdateReport => {
-  if (r.status !== "done") throw new Error(`expected a report, got a task: ${r.task.instructions}`);
+  if (r.status !== "done") throw new Error(`expected a report, got ${r.status === "task" ? `a task: ${r.task.instructions}` : "an accepted answer"}`);
   return r.report;
 };
 const bool = (v: unknown) => (v === null ? null : Boolean(Number(v) || v === true));

@@ -16,11 +16,20 @@ export type HttpClientOptions = {
   maxRetryWaitMs: number;
   ca?: string;
   maxResponseBytes?: number;
+  /** A 202 with a reference is an accepted asynchronous answer (erasure, correction, opt-out); otherwise refused. */
+  acceptAsync?: boolean;
   /** Injected for tests of the backoff; defaults to a real timer. */
   sleep?: (ms: number) => Promise<void>;
 };
 
 type Response = { status: number; headers: IncomingHttpHeaders; body: Buffer };
+
+/** A 202 answer: the service took the work and will post the result to the portal's callback, quoting `reference`. */
+export class AcceptedAnswer {
+  constructor(public readonly reference: string) {}
+}
+
+const REFERENCE = /^[A-Za-z0-9._:-]{1,200}$/;
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -93,7 +102,19 @@ export async function postSigned(url: URL, payload: unknown, options: HttpClient
       continue;
     }
     if (res.status >= 200 && res.status < 300) {
-      if (res.status === 202) throw new StoreError("http_async_unsupported", "the service answered 202 Accepted; asynchronous completion is not supported yet");
+      if (res.status === 202) {
+        if (!options.acceptAsync) throw new StoreError("http_async_unsupported", "the service answered 202 Accepted where the contract needs a synchronous answer (ping, access, dry runs)");
+        let reference: unknown;
+        try {
+          reference = (JSON.parse(res.body.toString("utf8")) as { reference?: unknown }).reference;
+        } catch {
+          reference = undefined;
+        }
+        if (typeof reference !== "string" || !REFERENCE.test(reference)) {
+          throw new StoreError("http_bad_response", "the service answered 202 without a valid reference (1-200 letters, digits, . _ : -)");
+        }
+        return new AcceptedAnswer(reference);
+      }
       try {
         return res.body.length === 0 ? {} : (JSON.parse(res.body.toString("utf8")) as unknown);
       } catch {

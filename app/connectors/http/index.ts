@@ -4,12 +4,12 @@
  * and erasure; the portal signs, times out, retries, and validates what comes back.
  */
 import { z } from "zod";
-import type { AccessItem, CollectionUpdateCounts, ConnectorDefinition, ErasureReport, JsonValue, StoreWarning, UpdateResult } from "#app/connectors/types.ts";
+import type { AccessItem, CollectionUpdateCounts, ConnectorDefinition, ErasureReport, JsonValue, StoreWarning, UpdateReport, UpdateResult } from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
 import { httpBaseUrlProblem, normalizeSubject, type HttpDataMap, type SubjectIdentity } from "#app/models/data-map.ts";
 import { correctionTargets, normalizeCorrectionValues, optOutTargets, updateTask, type UpdateTargets } from "#app/models/engine/targets.ts";
 import { resolveCa, resolveRef, toJson } from "#app/models/engine/values.ts";
-import { postSigned } from "./client.ts";
+import { AcceptedAnswer, postSigned } from "./client.ts";
 
 const count = z.number().int().min(0).default(0);
 const erasureAnswer = z.object({
@@ -29,6 +29,22 @@ const updateAnswer = z.object({
 });
 const accessAnswer = z.object({ collections: z.record(z.string().max(100), z.array(z.record(z.string(), z.unknown()))) });
 const pingAnswer = z.object({ service: z.string().max(100).optional() }).passthrough();
+
+/** The erasure report of a service's answer (synchronous, or posted later to the callback). */
+export function erasureReportFrom(store: string, value: unknown, dryRun = false): ErasureReport {
+  const answer = parse(erasureAnswer, value, "erasure");
+  const totals = { matched: 0, deleted: 0, masked: 0, kept: 0 };
+  for (const c of Object.values(answer.collections)) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += c[k];
+  return { store, dryRun, collections: answer.collections, totals };
+}
+
+/** The correction / opt-out report of a service's answer (synchronous, or posted later to the callback). */
+export function updateReportFrom(store: string, action: "correction" | "opt_out", targets: string[], value: unknown): UpdateReport {
+  const answer = parse(updateAnswer, value, action === "correction" ? "correction" : "opt-out");
+  const totals: CollectionUpdateCounts = { matched: 0, applied: 0, shared: 0 };
+  for (const c of Object.values(answer.collections)) for (const k of Object.keys(totals) as (keyof CollectionUpdateCounts)[]) totals[k] += c[k];
+  return { store, action, targets, collections: answer.collections, totals };
+}
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
@@ -114,15 +130,14 @@ const definition: ConnectorDefinition<HttpDataMap> = {
         if (Object.keys(normalized).length === 0) {
           return { status: "done" as const, report: { store: context.store, dryRun, collections: {}, totals: { matched: 0, deleted: 0, masked: 0, kept: 0 } } };
         }
-        const answer = parse(
-          erasureAnswer,
-          await postSigned(endpoint("erasure"), { action: "erasure", ...(opts.requestId ? { requestId: opts.requestId } : {}), subject: normalized, dryRun }, options),
-          "erasure",
+        const async = !dryRun && context.callbackUrl !== undefined;
+        const answer = await postSigned(
+          endpoint("erasure"),
+          { action: "erasure", ...(opts.requestId ? { requestId: opts.requestId } : {}), subject: normalized, dryRun, ...(async ? { callbackUrl: context.callbackUrl } : {}) },
+          { ...options, acceptAsync: async },
         );
-        const totals = { matched: 0, deleted: 0, masked: 0, kept: 0 };
-        for (const c of Object.values(answer.collections)) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += c[k];
-        const report: ErasureReport = { store: context.store, dryRun, collections: answer.collections, totals };
-        return { status: "done" as const, report };
+        if (answer instanceof AcceptedAnswer) return { status: "accepted" as const, reference: answer.reference };
+        return { status: "done" as const, report: erasureReportFrom(context.store, answer, dryRun) };
       },
       async correct(subject, values, o = {}) {
         const targets = correctionTargets(context.map, values);
@@ -152,13 +167,14 @@ const definition: ConnectorDefinition<HttpDataMap> = {
       const normalized = subjectOf(subject);
       const totals: CollectionUpdateCounts = { matched: 0, applied: 0, shared: 0 };
       if (Object.keys(normalized).length === 0) return { status: "done", report: { store: context.store, action, targets: targets.names, collections: {}, totals } };
-      const answer = parse(
-        updateAnswer,
-        await postSigned(endpoint(path), { action, ...(requestId ? { requestId } : {}), subject: normalized, ...body }, options),
-        action === "correction" ? "correction" : "opt-out",
+      const async = context.callbackUrl !== undefined;
+      const answer = await postSigned(
+        endpoint(path),
+        { action, ...(requestId ? { requestId } : {}), subject: normalized, ...body, ...(async ? { callbackUrl: context.callbackUrl } : {}) },
+        { ...options, acceptAsync: async },
       );
-      for (const c of Object.values(answer.collections)) for (const k of Object.keys(totals) as (keyof CollectionUpdateCounts)[]) totals[k] += c[k];
-      return { status: "done", report: { store: context.store, action, targets: targets.names, collections: answer.collections, totals } };
+      if (answer instanceof AcceptedAnswer) return { status: "accepted", reference: answer.reference };
+      return { status: "done", report: updateReportFrom(context.store, action, targets.names, answer) };
     }
   },
 };
