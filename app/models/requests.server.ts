@@ -3,8 +3,9 @@
  * stored; lookups by email go through the keyed blind index. A state change commits before its job is enqueued.
  */
 import { randomInt, randomUUID } from "node:crypto";
-import { Param, Placeholder, desc, eq, sql, type SQL } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
+import { Param, Placeholder, desc, eq, sql } from "drizzle-orm";
+import { PgDialect, PgTransaction } from "drizzle-orm/pg-core";
+import type { Sql } from "postgres";
 import type { Executor } from "#db/client.server.ts";
 import { requests, type AccessScope, type RequestRow, type RequestType } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
@@ -155,13 +156,14 @@ function submitStatementTemplate(db: Executor) {
  * the intake's CPU) and each submission only fills in its values — converted for the driver by each column's own
  * mapping, as drizzle does. postgres.js prepares the statement once per connection.
  */
-let compiled: { chunks: SQL[]; params: { name: string; encoder?: { mapToDriverValue(value: unknown): unknown } }[] } | undefined;
+let compiled: { text: string; params: { name: string; encoder?: { mapToDriverValue(value: unknown): unknown } }[] } | undefined;
 
-function submitStatement(db: Executor, values: RequestValues, maxAttempts: number, needsChallenge: boolean, eventArgs: readonly unknown[]): SQL {
+/** The submission statement's text and, for this submission, its parameter values (mapped for the driver). */
+function submitStatement(db: Executor, values: RequestValues, maxAttempts: number, needsChallenge: boolean, eventArgs: readonly unknown[]) {
   if (!compiled) {
     const { sql: text, params } = new PgDialect().sqlToQuery(submitStatementTemplate(db));
     compiled = {
-      chunks: text.split(/\$\d+/).map((part) => sql.raw(part)),
+      text,
       params: params.map((param) => {
         // A value of the insert is a Param around the placeholder, with its column as the encoder.
         if (param instanceof Param && param.value instanceof Placeholder) {
@@ -171,17 +173,15 @@ function submitStatement(db: Executor, values: RequestValues, maxAttempts: numbe
         throw new Error("submit statement: a value is not a placeholder");
       }),
     };
-    if (compiled.chunks.length !== compiled.params.length + 1) throw new Error("submit statement: unexpected parameter markers");
   }
   const fill: Record<string, unknown> = { ...values, maxAttempts, needsChallenge };
   eventArgs.forEach((v, i) => (fill[`event${i}`] = v));
-  const chunks: SQL[] = [compiled.chunks[0]!];
-  compiled.params.forEach(({ name, encoder }, i) => {
+  const params = compiled.params.map(({ name, encoder }) => {
     if (!(name in fill)) throw new Error(`submit statement: no value for ${name}`);
     const value = fill[name] ?? null;
-    chunks.push(sql`${sql.param(value === null || !encoder ? value : encoder.mapToDriverValue(value))}`, compiled!.chunks[i + 1]!);
+    return value === null || !encoder ? value : encoder.mapToDriverValue(value);
   });
-  return sql.join(chunks);
+  return { text: compiled.text, params };
 }
 
 /**
@@ -190,8 +190,8 @@ function submitStatement(db: Executor, values: RequestValues, maxAttempts: numbe
  * including one made with synchronous_commit off. Such flushes are shared by concurrent committers (group commit),
  * unlike flushes made while the audit chain lock is held (ADR 014).
  */
-async function durabilityBarrier(db: Executor) {
-  await db.execute(sql`select pg_current_xact_id()`);
+async function durabilityBarrier(client: Sql) {
+  await client`select pg_current_xact_id()`;
 }
 
 /**
@@ -239,16 +239,20 @@ export async function submitRequest(db: Executor, input: SubmitInput, clock: Clo
     clock,
   );
   const needsChallenge = row.requiredVerificationLevel > 0;
+  const client = (db as { $client?: Sql }).$client;
+  // The submission is its own transaction (its commit settings, the barrier after it): it cannot join a caller's.
+  if (!client || db instanceof PgTransaction) throw new TypeError("submitRequest needs the database, not a transaction");
   let created: { reference: string; challengeId: string | null } | undefined;
   for (let attempt = 0; attempt < REFERENCE_ATTEMPTS && !created; attempt++) {
     const reference = newReference();
-    const statement = submitStatement(db, { ...values, reference }, getEnv().VERIFICATION_MAX_ATTEMPTS, needsChallenge, event.args);
-    const result = await db.execute<AppendedRow & { challenge_id: string | null }>(statement).catch(rethrowAppendError);
+    const { text, params } = submitStatement(db, { ...values, reference }, getEnv().VERIFICATION_MAX_ATTEMPTS, needsChallenge, event.args);
+    // A named prepared statement (drizzle's own queries are unnamed: parsed, described and planned on every call).
+    const result = await client.unsafe(text, params as never[], { prepare: true }).catch(rethrowAppendError);
     const [inserted] = result as unknown as (AppendedRow & { challenge_id: string | null })[];
     if (inserted) created = { reference, challengeId: inserted.challenge_id };
   }
   if (!created) throw new Error("could not allocate a unique reference");
-  await durabilityBarrier(db);
+  await durabilityBarrier(client);
 
   // Approval policy (staff console): a request that needs no verification may be approved automatically.
   if (!created.challengeId) await applyApprovalPolicySafely(db, row.id, clock);
