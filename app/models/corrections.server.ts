@@ -9,7 +9,7 @@
 import { eq } from "drizzle-orm";
 import type { CorrectionValues } from "#app/connectors/types.ts";
 import type { Executor } from "#db/client.server.ts";
-import { requestCorrections, requests, type RequestRow } from "#db/schema/index.ts";
+import { requestCorrections, requests, storeRuns, type RequestRow } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
 import { decryptJson, encryptJson } from "#app/utils/crypto.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
@@ -91,6 +91,9 @@ export async function confirmCorrection(
     if (!(CONFIRMABLE as readonly string[]).includes(row.status)) {
       throw new DomainError("illegal_transition", `A request that is ${row.status.replaceAll("_", " ")} can no longer have its values changed.`, 409);
     }
+    if (await hasStarted(tx, row.id)) {
+      throw new DomainError("correction_started", "The correction has already run in our systems: its values can no longer be changed.", 409);
+    }
     const [previous] = await tx.select({ id: requestCorrections.requestId }).from(requestCorrections).where(eq(requestCorrections.requestId, row.id)).limit(1);
     const now = clock();
     const valuesCiphertext = encryptJson(values, context(row.id));
@@ -123,6 +126,12 @@ export async function confirmCorrection(
   return { attributes, resumed };
 }
 
+/** Whether any store has been given the correction (its values must then stay as they were). */
+async function hasStarted(db: Executor, requestId: string) {
+  const [run] = await db.select({ id: storeRuns.id }).from(storeRuns).where(eq(storeRuns.requestId, requestId)).limit(1);
+  return run !== undefined;
+}
+
 /** The page's audited view of the requested correction (decrypting identity data is itself an event). */
 export async function viewCorrection(db: Executor, input: { requestId: string; actor: { id: string } }, clock: Clock = systemClock) {
   const [row] = await db.select().from(requests).where(eq(requests.id, input.requestId)).limit(1);
@@ -130,5 +139,5 @@ export async function viewCorrection(db: Executor, input: { requestId: string; a
   const requested = requestedCorrection(row);
   const confirmed = await getConfirmedCorrection(db, row.id);
   await appendEvent(db, { requestId: row.id, actorType: "staff", actorId: input.actor.id, action: "request.correction_viewed", details: {} }, clock);
-  return { request: row, requested, confirmed, editable: (CONFIRMABLE as readonly string[]).includes(row.status) };
+  return { request: row, requested, confirmed, editable: (CONFIRMABLE as readonly string[]).includes(row.status) && !(await hasStarted(db, row.id)) };
 }

@@ -170,5 +170,7 @@ describe("asynchronous HTTP answers", () => {
     await eventually(async () => (await statusOf(id)) === "action_required", 30_000, 100);
     expect(await runOf(id)).toMatchObject({ status: "failed", error: "http_async_failed: the store reported account_locked" });
     expect((await listEvents(db(), id)).find((e) => e.action === "request.action_required")?.details).toMatchObject({ code: "store_failed", errors: ["http_async_failed"] });
+    // A store already had the values: they can no longer be changed (a retry must write the same).
+    await expect(confirmCorrection(db(), { requestId: id, actor: { id: processor.id, role: "processor" }, values: { name: "Ada Byron" } })).rejects.toMatchObject({ code: "correction_started", status: 409 });
   }, 90_000);
 });

@@ -112,6 +112,8 @@ describe("correction", () => {
     expect(byStore[demo.storeIds.shop]).toMatchObject({ targets: ["name", "email"], collections: { customers: { matched: 1, applied: 1 }, newsletter_consents: { matched: 1, applied: 1 } } });
     expect(byStore[demo.storeIds.marketing]).toMatchObject({ targets: ["given_name", "family_name", "email"], totals: { matched: 1, applied: 1, shared: 0 } });
     expect(byStore[demo.storeIds.support]).toMatchObject({ targets: ["name", "email"], totals: { applied: 2 } });
+    // Once stores ran, the values cannot be changed any more.
+    await expect(confirmCorrection(db(), { requestId: id, actor: processor, values: { name: "Someone Else" } })).rejects.toMatchObject({ code: "illegal_transition" });
     // Running a store again returns the recorded report without touching it.
     expect(await executeStore(db(), { requestId: id, storeId: demo.storeIds.shop })).toMatchObject({ status: "skipped" });
 
