@@ -281,6 +281,12 @@ describe("a processor works the queue in Chromium", () => {
       await signIn(page);
       await page.goto(`${web.url}/admin/requests/${target.reference}`);
       await page.getByRole("heading", { name: "Manual task: Paper archive (erase)" }).waitFor();
+      // The live refresh needs the page hydrated (a rebuild of the shared checkout during the run breaks that: say so).
+      await page.waitForFunction(() => "__remixRouter" in window, undefined, { timeout: 15_000 }).catch(() => {
+        throw new Error("the request page did not hydrate: was the build replaced while the test ran?");
+      });
+      // No worker for now: the request must be seen processing, then followed to its end by the page alone.
+      await worker.close(5000);
 
       // Walk the whole page with Tab: every focusable control is reached, in document order, each with a visible ring.
       const expected = await page.evaluate(() => {
@@ -324,7 +330,10 @@ describe("a processor works the queue in Chromium", () => {
       expect(await focused(page)).toMatchObject({ tag: "BUTTON", text: "Mark the task in Paper archive as done" });
       await page.keyboard.press("Enter");
       await page.getByText("Task recorded as done.").waitFor();
-      // The worker finishes the request; the page, left alone, follows it there (it refreshes while processing).
+      expect(await page.getByTestId("status").textContent()).toBe("processing");
+      await page.getByText("this page updates by itself every few seconds").waitFor();
+      // The worker comes back and finishes the request; the page, left alone, follows it there.
+      worker = await startWorker({ schedules: false, concurrency: 2 });
       await eventually(async () => (await db.select({ s: requests.status }).from(requests).where(eq(requests.id, target.id)))[0]!.s === "completed", 60_000, 200);
       await expect.poll(() => page.getByTestId("status").textContent(), { timeout: 15_000 }).toBe("completed");
       expect(await page.getByText("Manual task (paper-archive, erasure): Shredded the folder from cabinet B.").count()).toBe(1);
