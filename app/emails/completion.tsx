@@ -22,8 +22,8 @@ export type ErasureSummaryRow = {
 /** What a correction or an opt-out did in one connected store: counts and names of attributes/preferences only. */
 export type UpdateSummaryRow = {
   store: string;
-  /** Records that now hold the corrected details / the opt-out. */
-  updated: number;
+  /** Records that now hold the corrected details / the opt-out; undefined: done by hand, no count recorded. */
+  updated?: number;
   /** Records left unchanged because they also concern another person. */
   shared: number;
   /** In plain words, e.g. ["name", "email address"] or ["sale or sharing of your data"]. */
@@ -103,7 +103,7 @@ function ErasureReport({ rows }: { rows: ErasureSummaryRow[] }) {
 }
 
 function UpdateReport({ rows, kind }: { rows: UpdateSummaryRow[]; kind: "correction" | "opt_out" }) {
-  const touched = rows.filter((r) => r.updated > 0 || r.shared > 0 || r.byHand);
+  const touched = rows.filter((r) => (r.updated ?? 0) > 0 || r.shared > 0 || r.byHand);
   if (touched.length === 0) {
     return (
       <Paragraph>
@@ -118,9 +118,10 @@ function UpdateReport({ rows, kind }: { rows: UpdateSummaryRow[]; kind: "correct
       <Subtitle>What we did in each of our systems</Subtitle>
       {touched.map((row, i) => (
         <Paragraph key={i}>
-          <strong>{row.store}</strong>: {records(row.updated)} {kind === "correction" ? "corrected" : "updated"}
+          <strong>{row.store}</strong>:{" "}
+          {row.updated === undefined ? "handled by a member of our team" : `${records(row.updated)} ${kind === "correction" ? "corrected" : "updated"}`}
           {row.what.length > 0 ? ` (${row.what.join(", ")})` : ""}
-          {row.byHand ? ", by a member of our team" : ""}.
+          {row.byHand && row.updated !== undefined ? ", by a member of our team" : ""}.
           {row.shared > 0 ? ` ${records(row.shared)} also concerning another person ${row.shared === 1 ? "was" : "were"} left unchanged.` : ""}
         </Paragraph>
       ))}

@@ -583,10 +583,11 @@ export async function updateSummary(db: Executor, requestId: string, action: "co
     const words = (report.targets ?? []).map((t) =>
       action === "correction" ? correctionAttributeWords[t as SubjectAttribute] ?? t : optOutWords[t as OptOutKind] ?? t,
     );
+    // A manual run records what staff entered (`applied` or `updated`, or no count at all).
+    const updated = report.totals?.applied ?? report.applied ?? report.updated;
     return {
       store: store.title ?? store.name,
-      // A manual run records what staff entered: `applied` or `updated`.
-      updated: report.totals?.applied ?? report.applied ?? report.updated ?? 0,
+      ...(updated !== undefined ? { updated } : {}),
       shared: report.totals?.shared ?? report.shared ?? 0,
       what: words,
       ...(run.task ? { byHand: true } : {}),

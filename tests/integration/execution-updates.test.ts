@@ -11,7 +11,8 @@ import type { RowDataPacket } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { listEvents } from "#app/models/audit.server.ts";
 import { assertCorrectionReady, confirmCorrection, getConfirmedCorrection } from "#app/models/corrections.server.ts";
-import { LEGAL_HOLD_ERROR, executeStore, reconcileExecutions, retryStore } from "#app/models/execution.server.ts";
+import { LEGAL_HOLD_ERROR, executeStore, reconcileExecutions, resumeExecution, retryStore } from "#app/models/execution.server.ts";
+import { completeManualRun } from "#app/models/stores.server.ts";
 import { packageDir } from "#app/models/packages.server.ts";
 import { liftLegalHold, placeLegalHold } from "#app/models/request-actions.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
@@ -167,6 +168,15 @@ describe("opt-out", () => {
     expect(tasks.map((r) => r.status)).toEqual(["waiting", "waiting", "waiting"]);
     expect((tasks[0]!.task as { instructions: string }).instructions).toContain("limit on the use of sensitive data");
     expect((await listEvents(db(), limit.id)).find((e) => e.action === "request.action_required")?.details).toMatchObject({ code: "manual_task" });
+    // Staff do it by hand (one records a count, the others none); the request then completes and says so.
+    await completeManualRun(db(), { runId: tasks.find((r) => r.storeId === demo.storeIds.shop)!.id, staffId: processor.id, report: { manual: true, applied: 1 } });
+    for (const r of tasks.filter((t) => t.storeId !== demo.storeIds.shop)) await completeManualRun(db(), { runId: r.id, staffId: processor.id, report: { manual: true } });
+    expect(await resumeExecution(db(), limit.id)).toBe("resumed");
+    await waitForStatus(limit.id, "completed");
+    await eventually(async () => (await listEvents(db(), limit.id)).some((e) => e.action === "request.completion_sent"));
+    const limitMail = mailsTo(katherine.email).find((m) => m.subject.includes(limit.reference))!;
+    expect(limitMail.text).toContain("Online shop: 1 record updated, by a member of our team.");
+    expect(limitMail.text).toContain("Customer support desk: handled by a member of our team.");
   }, 120_000);
 });
 
