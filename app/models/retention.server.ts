@@ -9,7 +9,8 @@
  *    - `details_ciphertext`, `agent_ciphertext`, `extension_reason` (staff free text) → null;
  *    - `email_index` → `anonymized:<random>`, so the blind index no longer links the request to the subject's others;
  *    - `status_token_hash` → null (the status link dies); documents, verification challenges, staff notes, the texts
- *      staff wrote to the requester (`request_emails`) and package download codes → deleted.
+ *      staff wrote to the requester (`request_emails`), the requester's answers (`request_answers`), the confirmed
+ *      values of a correction (`request_corrections`) and package download codes → deleted.
  *    A request under legal hold (`legal_hold_since`) is never anonymized while the hold lasts.
  *    What stays — the record of compliance and the metrics: reference, type, regime, jurisdiction, status, outcome
  *    reason code, verification levels, data-point *kinds*, every date and deadline, store-run reports (counts),
@@ -99,6 +100,9 @@ async function anonymizeBatch(db: Executor, cutoff: Date, limit: number, clock: 
     // Staff notes and the texts staff wrote to the requester (denial reasons, questions, extension reasons).
     const notes = await count(tx, sql`delete from request_notes where request_id = any(${idArray})`);
     const emails = await count(tx, sql`delete from request_emails where request_id = any(${idArray})`);
+    // What the requester wrote back, and the values a correction confirmed (both encrypted personal data).
+    await tx.execute(sql`delete from request_answers where request_id = any(${idArray})`);
+    await tx.execute(sql`delete from request_corrections where request_id = any(${idArray})`);
     await tx.execute(sql`delete from package_download_codes where request_id = any(${idArray})`);
 
     // Each row gets its own marker (bound to its id) and its own random index: one UPDATE from a VALUES list.

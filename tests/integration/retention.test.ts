@@ -26,6 +26,8 @@ import { getDb } from "#db/client.server.ts";
 import {
   remindersSent,
   requestAnonymizations,
+  requestAnswers,
+  requestCorrections,
   requestDocuments,
   requestEmails,
   requestEvents,
@@ -76,6 +78,8 @@ async function closedRequest(f: { email?: string; receivedAt: string; closedAt: 
   await db.insert(requestDocuments).values({ requestId: r.id, kind: "agent_authorization", contentType: "application/pdf", sizeBytes: 3, sha256: "00", ciphertext: Buffer.from("pdf") });
   await db.insert(verificationChallenges).values({ requestId: r.id, maxAttempts: 5, codeHash: "h", expiresAt: new Date(f.receivedAt), sentAt: new Date(f.receivedAt) });
   await db.insert(requestNotes).values({ requestId: r.id, bodyCiphertext: encryptJson("She called from 555-0100", `note:${r.id}`), createdAt: new Date(f.receivedAt) });
+  await db.insert(requestAnswers).values({ requestId: r.id, bodyCiphertext: encryptJson("My customer number is 4711", `answer:${r.id}`), createdAt: new Date(f.receivedAt) });
+  await db.insert(requestCorrections).values({ requestId: r.id, valuesCiphertext: encryptJson({ name: "Erika Example" }, `correction:${r.id}`), attributes: ["name"], confirmedAt: new Date(f.receivedAt) });
   await db.insert(requestEmails).values({
     requestId: r.id,
     kind: "more_information",
@@ -113,7 +117,10 @@ describe("anonymization of closed requests", () => {
     expect(await db.select().from(verificationChallenges).where(eq(verificationChallenges.requestId, old.id))).toHaveLength(0);
     expect(await db.select().from(requestNotes).where(eq(requestNotes.requestId, old.id))).toHaveLength(0);
     expect(await db.select().from(requestEmails).where(eq(requestEmails.requestId, old.id))).toHaveLength(0);
+    expect(await db.select().from(requestAnswers).where(eq(requestAnswers.requestId, old.id))).toHaveLength(0);
+    expect(await db.select().from(requestCorrections).where(eq(requestCorrections.requestId, old.id))).toHaveLength(0);
     expect(await db.select().from(requestNotes).where(eq(requestNotes.requestId, recent.id))).toHaveLength(1);
+    expect(await db.select().from(requestAnswers).where(eq(requestAnswers.requestId, recent.id))).toHaveLength(1);
     // Kept: the record of compliance.
     expect(after).toMatchObject({
       reference: old.reference,
