@@ -61,12 +61,6 @@ export async function ensureShop(url: string, size: ShopSize, reuse: boolean) {
       insert into newsletter_consents (id, email, consented_at, source) select g, 'customer' || (g * 2) || '@bench.example', timestamptz '2024-06-01', 'checkout' from generate_series(1, ${Math.floor(N / 2)}) g;`);
     await sql.unsafe(`set session_replication_role = origin`);
     for (const statement of indexes) await sql.unsafe(statement);
-    // The demo map (e1ebd01) lets an erasure NULL customers.sale_opt_out in the customer row that orders keep, but
-    // the demo schema declares it NOT NULL, so every such erasure would fail and roll back. Until the map says what
-    // an erasure does with the flag, the bench store accepts the NULL (reported to the lead).
-    await sql.unsafe(`do $$ begin
-      if exists (select 1 from information_schema.columns where table_name = 'customers' and column_name = 'sale_opt_out' and is_nullable = 'NO')
-      then alter table customers alter column sale_opt_out drop not null; end if; end $$`);
     await sql.unsafe(`create table bench_meta (size text not null); insert into bench_meta values ('${wanted}')`);
     await sql.unsafe("vacuum analyze");
     return { rows: await shopRows(sql), seconds: (performance.now() - started) / 1000 };
