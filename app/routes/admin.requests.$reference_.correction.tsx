@@ -11,7 +11,8 @@ import { json, redirect, type ActionFunctionArgs, type HeadersFunction, type Loa
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { Field } from "#app/components/field.tsx";
 import { StaffNav } from "#app/components/staff-nav.tsx";
-import { confirmCorrection, correctionAttributeLabels, correctionFormSchema, viewCorrection } from "#app/models/corrections.server.ts";
+import { correctionAttributeLabels, correctionFormSchema } from "#app/models/correction-form.ts";
+import { confirmCorrection, viewCorrection } from "#app/models/corrections.server.ts";
 import { subjectAttributes, type SubjectAttribute } from "#app/models/data-map.ts";
 import { DomainError } from "#app/models/errors.ts";
 import { getRequestByReference } from "#app/models/requests.server.ts";
@@ -25,8 +26,7 @@ const noStore = { "Cache-Control": "no-store" };
 /** The page shows identity data: never cached (the document response too, not only its data requests). */
 export const headers: HeadersFunction = () => noStore;
 const FIELDS = [...subjectAttributes];
-const inputTypes: Partial<Record<SubjectAttribute, string>> = { email: "email", phone: "tel" };
-const autoComplete: Partial<Record<SubjectAttribute, string>> = { email: "off", phone: "off" };
+const inputModes: Partial<Record<SubjectAttribute, "email" | "tel">> = { email: "email", phone: "tel" };
 
 async function correctionRequestOr404(reference: string) {
   const row = await getRequestByReference(getDb(), reference);
@@ -85,7 +85,8 @@ export default function CorrectionPage() {
     lastResult: actionData?.result,
     defaultValue: data.confirmed?.values ?? {},
     onValidate: ({ formData }) => parseWithZod(formData, { schema: correctionFormSchema }),
-    shouldValidate: "onBlur",
+    // Validated when submitted (then again as the fields change): a blur never sends anything to the server.
+    shouldValidate: "onSubmit",
     shouldRevalidate: "onInput",
   });
   return (
@@ -105,12 +106,12 @@ export default function CorrectionPage() {
       <div className="card">
         <h2>What the requester asked</h2>
         {data.requested ? (
-          <dl>
-            <dt>What is wrong</dt>
-            <dd style={{ whiteSpace: "pre-wrap" }}>{data.requested.incorrect}</dd>
-            <dt>What it should say</dt>
-            <dd style={{ whiteSpace: "pre-wrap" }}>{data.requested.correct}</dd>
-          </dl>
+          <>
+            <h3>What is wrong</h3>
+            <pre>{data.requested.incorrect}</pre>
+            <h3>What it should say</h3>
+            <pre>{data.requested.correct}</pre>
+          </>
         ) : (
           <p>The request carries no description of the correction.</p>
         )}
@@ -140,8 +141,9 @@ export default function CorrectionPage() {
             return (
               <Field key={attribute} label={data.labels[attribute]} htmlFor={field.id} errorId={field.errorId} errors={field.errors}>
                 <input
-                  {...getInputProps(field, { type: (inputTypes[attribute] ?? "text") as "text" })}
-                  autoComplete={autoComplete[attribute] ?? "off"}
+                  {...getInputProps(field, { type: "text" })}
+                  inputMode={inputModes[attribute]}
+                  autoComplete="off"
                   aria-describedby={`correction-hint ${field.errorId}`}
                 />
               </Field>

@@ -1,0 +1,138 @@
+/**
+ * The correction confirmation page in Chromium with the real web app: a processor signs in with a TOTP code (a fresh
+ * step-up for ten minutes — HTTP tests cover the redirect without one), sees what the requester wrote, and confirms
+ * values with the keyboard alone (Tab to the fields, Enter to submit); a bad email is announced at its field and nothing is stored.
+ * Without JavaScript the form still works. No page errors (hydration included).
+ */
+import { mkdirSync } from "node:fs";
+import { eq } from "drizzle-orm";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { getConfirmedCorrection } from "#app/models/corrections.server.ts";
+import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
+import { insertRequest } from "#app/models/requests.server.ts";
+import { createStaff } from "#app/models/staff.server.ts";
+import { closeMailer } from "#app/utils/mailer.server.ts";
+import { closeRedis } from "#app/utils/redis.server.ts";
+import { getDb } from "#db/client.server.ts";
+import { requests } from "#db/schema/index.ts";
+import { closeQueues } from "#jobs/queues.ts";
+import { launchBrowser } from "#tests/helpers/browser.ts";
+import { startWeb } from "#tests/helpers/web.ts";
+
+const STAFF = { email: "correction.processor@demo-shop.example", password: "correction e2e passphrase 9", name: "Cory Processor" };
+let web: Awaited<ReturnType<typeof startWeb>>;
+let browser: Browser;
+let totpSecret: string;
+let lastStep = -1;
+const pages: Page[] = [];
+
+beforeAll(async () => {
+  web = await startWeb();
+  const staff = await createStaff(getDb(), { ...STAFF, role: "processor" });
+  totpSecret = await provisionTotp(getDb(), staff.id);
+  browser = await launchBrowser();
+}, 90_000);
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === "fail") {
+    mkdirSync(".cache", { recursive: true });
+    for (const [i, p] of pages.entries()) if (!p.isClosed()) await p.screenshot({ path: `.cache/e2e-correction-failure-${i}.png`, fullPage: true }).catch(() => {});
+  }
+  pages.length = 0;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await closeQueues();
+  await closeMailer();
+  await closeRedis();
+});
+
+/** A TOTP code not used yet (codes are accepted once: wait for the next 30-second step if needed). */
+async function freshCode() {
+  for (;;) {
+    const step = Math.floor(Date.now() / 30_000);
+    if (step !== lastStep) {
+      lastStep = step;
+      return currentTotpCode(totpSecret);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function correctionRequest() {
+  const row = await insertRequest(getDb(), {
+    type: "correction",
+    email: `fix-${Date.now()}@example.com`,
+    region: "EU",
+    receivedAt: new Date(),
+    details: { corrections: { incorrect: "Surname spelt Lovelase", correct: "Lovelace" } },
+  });
+  await getDb().update(requests).set({ status: "in_review", verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, row.id));
+  return row;
+}
+
+async function openAsProcessor(path: string, javaScriptEnabled = true) {
+  const context = await browser.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  pages.push(page);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  await page.goto(`${web.url}${path}`);
+  await page.getByRole("heading", { name: "Staff sign-in" }).waitFor();
+  await page.getByLabel("Email").fill(STAFF.email);
+  await page.getByLabel("Password").fill(STAFF.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
+  await page.getByLabel("Authentication code").fill(await freshCode());
+  await page.getByRole("button", { name: "Verify" }).click();
+  // The sign-in's code is itself a fresh step-up (10 minutes): the page opens at once.
+  await page.getByRole("heading", { name: /^Correction PR-/ }).waitFor();
+  await page.waitForLoadState("networkidle");
+  return { page, errors };
+}
+
+describe("correction confirmation page", () => {
+  it("is reached behind a step-up and confirmed with the keyboard alone; a bad email is announced at its field", async () => {
+    const r = await correctionRequest();
+    const { page, errors } = await openAsProcessor(`/admin/requests/${r.reference}/correction`);
+    expect(await page.textContent("body")).toContain("Surname spelt Lovelase");
+
+    // Keyboard: focus the first field, then Tab through the form in order.
+    await page.getByLabel("Full name").focus();
+    await page.keyboard.type("Ada Lovelace");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("correction-given_name");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("Lovelace");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("correction-email");
+    await page.keyboard.type("not-an-email");
+    await page.keyboard.press("Enter");
+    const emailError = page.locator("#correction-email-error");
+    await expect.poll(async () => emailError.textContent()).toContain("Enter an email address like name@example.com.");
+    expect(await page.getByLabel("Email address").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByLabel("Email address").getAttribute("aria-describedby")).toContain("correction-email-error");
+    expect(await getConfirmedCorrection(getDb(), r.id)).toBeUndefined();
+
+    await page.getByLabel("Email address").fill("");
+    await page.getByLabel("Email address").press("Enter");
+    await page.getByRole("status").filter({ hasText: "Values confirmed" }).waitFor();
+    expect(await getConfirmedCorrection(getDb(), r.id)).toMatchObject({ values: { name: "Ada Lovelace", family_name: "Lovelace" }, attributes: ["name", "family_name"] });
+    expect(errors, errors.join("\n")).toEqual([]);
+  }, 120_000);
+
+  it("works without JavaScript", async () => {
+    const r = await correctionRequest();
+    const { page } = await openAsProcessor(`/admin/requests/${r.reference}/correction`, false);
+    await page.getByLabel("Phone number").fill("+44 20 7946 0000");
+    await page.getByRole("button", { name: "Confirm these values" }).click();
+    await page.getByRole("status").filter({ hasText: "Values confirmed" }).waitFor();
+    expect(await getConfirmedCorrection(getDb(), r.id)).toMatchObject({ values: { phone: "+44 20 7946 0000" } });
+  }, 120_000);
+});
