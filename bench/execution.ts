@@ -101,6 +101,19 @@ const packageDir = mkdtempSync(join(os.tmpdir(), "portal-bench-packages-"));
 const loadAtStart = loadAverage();
 const command = `npm run bench:execution -- ${process.argv.slice(2).join(" ")}`.trim();
 
+// A failure anywhere: stop the worker, remove the portal's database, Redis keys and packages (the stores stay, for --reuse).
+let workerChild: ChildProcess | undefined;
+process.once("uncaughtException", (error) => {
+  console.error(error);
+  void (async () => {
+    workerChild?.kill("SIGTERM");
+    await sweepRedis(REDIS_URL, prefix).catch(() => {});
+    await dropDatabase(PG, PORTAL_DB).catch(() => {});
+    rmSync(packageDir, { recursive: true, force: true });
+    process.exit(2);
+  })();
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Stores
 
@@ -396,6 +409,7 @@ function startWorkerProcess() {
     env: { ...process.env, ...portalEnv, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  workerChild = child;
   const timings: JobTiming[] = [];
   let ready: () => void;
   const started = new Promise<void>((r) => (ready = r));
