@@ -23,6 +23,7 @@ import {
 import { logger } from "#app/utils/logger.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
+import { isCorrectionConfirmed } from "./corrections.server.ts";
 import { DomainError } from "./errors.ts";
 import { queueExecution } from "./request-actions.server.ts";
 
@@ -127,6 +128,8 @@ export async function applyApprovalPolicy(db: Executor, requestId: string, clock
     if (row.status !== "verified" || row.verificationLevel < row.requiredVerificationLevel || row.legalHoldSince) return "not_ready";
     const mode = await approvalModeFor(tx, row.regime, row.type);
     if (mode !== "automatic") return "review";
+    // A correction's new values are always checked by a person first (corrections.server.ts).
+    if (row.type === "correction" && !(await isCorrectionConfirmed(tx, row.id))) return "review";
     const now = clock();
     await tx.update(requests).set({ status: "approved", updatedAt: now }).where(eq(requests.id, row.id));
     await appendEvent(

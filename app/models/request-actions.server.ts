@@ -30,8 +30,10 @@ import { logger } from "#app/utils/logger.server.ts";
 import { requiredText, sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
+import { assertCorrectionReady, CORRECTION_NOT_CONFIRMED } from "./corrections.server.ts";
 import { computeDeadlines, formatDueDate, ruleFor, type Period } from "./deadlines.ts";
 import { DomainError } from "./errors.ts";
+import { resumeAfterLegalHold } from "./execution.server.ts";
 import { regimeLabels } from "./regions.ts";
 import { requestTypeLabels } from "./request-types.ts";
 import { decryptIdentity, type SubjectIdentity } from "./requests.server.ts";
@@ -338,6 +340,7 @@ export async function approveRequest(db: Executor, input: { requestId: string; a
     if (row.legalHoldSince && row.type === "deletion") {
       throw new RequestActionError("legal_hold", "This request is under a legal hold: its data must not be erased until the hold is lifted.");
     }
+    await assertCorrectionReady(tx, row);
     const now = clock();
     await tx.update(requests).set({ status: "approved", updatedAt: now }).where(eq(requests.id, row.id));
     await appendEvent(tx, { requestId: row.id, actorType: "staff", actorId: input.actor.id, action: "request.approved", details: { from: row.status } }, clock);
@@ -483,7 +486,7 @@ export async function placeLegalHold(db: Executor, input: { requestId: string; a
 export async function liftLegalHold(db: Executor, input: { requestId: string; actor: Actor }, clock: Clock = systemClock) {
   assertCanAct(input.actor);
   if (input.actor.role !== "admin") throw new RequestActionError("forbidden", "Only an admin can lift a legal hold.", 403);
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const row = await lockRequest(tx, input.requestId);
     if (!row.legalHoldSince) throw new RequestActionError("legal_hold", "This request is not under a legal hold.");
     const now = clock();
@@ -498,6 +501,13 @@ export async function liftLegalHold(db: Executor, input: { requestId: string; ac
     );
     return { lifted: true };
   });
+  // An erasure the hold stopped resumes now (the reconcile job would also pick it up later).
+  try {
+    await resumeAfterLegalHold(db, clock, input.requestId);
+  } catch (err) {
+    logger.warn({ err, requestId: input.requestId }, "could not resume the erasure after lifting the legal hold; reconcile will");
+  }
+  return result;
 }
 
 /** True while a legal hold blocks erasure and anonymization of the request's data. */
@@ -563,7 +573,8 @@ export type AvailableActions = {
 };
 
 /** Which forms the detail page shows (the actions check the same rules again). */
-export function availableActions(row: RequestRow, actor: Pick<Actor, "role">, now: Date): AvailableActions {
+/** `facts.correctionConfirmed`: for a correction, whether staff confirmed its new values (see corrections.server.ts). */
+export function availableActions(row: RequestRow, actor: Pick<Actor, "role">, now: Date, facts: { correctionConfirmed?: boolean } = {}): AvailableActions {
   const acting = canAct(actor);
   const allowed = (a: TransitionAction) => acting && (TRANSITIONS[a] as readonly RequestStatus[]).includes(row.status);
   let approveBlockedBy: string | undefined;
@@ -571,6 +582,8 @@ export function availableActions(row: RequestRow, actor: Pick<Actor, "role">, no
     approveBlockedBy = `Verified to level ${row.verificationLevel} of the ${row.requiredVerificationLevel} required.`;
   } else if (allowed("approve") && row.legalHoldSince && row.type === "deletion") {
     approveBlockedBy = "Under a legal hold: no erasure until it is lifted.";
+  } else if (allowed("approve") && row.type === "correction" && !facts.correctionConfirmed) {
+    approveBlockedBy = CORRECTION_NOT_CONFIRMED;
   }
   return {
     canAct: acting,

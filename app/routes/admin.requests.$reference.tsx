@@ -17,6 +17,7 @@ import { Field, FieldErrors } from "#app/components/field.tsx";
 import { agentSummaryForStaff } from "#app/models/agents.server.ts";
 import { listAnswers } from "#app/models/answers.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
+import { isCorrectionConfirmed } from "#app/models/corrections.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { DomainError } from "#app/models/errors.ts";
 import { addNote, listNotes, MAX_NOTE_LENGTH } from "#app/models/notes.server.ts";
@@ -81,7 +82,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     listAnswers(db, row.id),
   ]);
   const now = new Date();
-  const actions = availableActions(row, actor, now);
+  const actions = availableActions(row, actor, now, { correctionConfirmed: row.type === "correction" && (await isCorrectionConfirmed(db, row.id)) });
   const names = new Map(allStaff.map((s) => [s.id, s.name]));
   return json(
     {

@@ -6,12 +6,14 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listEvents } from "#app/models/audit.server.ts";
-import { getConfirmedCorrection } from "#app/models/corrections.server.ts";
-import { insertRequest } from "#app/models/requests.server.ts";
+import { applyApprovalPolicy } from "#app/models/approval-policy.server.ts";
+import { confirmCorrection, getConfirmedCorrection } from "#app/models/corrections.server.ts";
+import { approveRequest } from "#app/models/request-actions.server.ts";
+import { getRequestById, insertRequest } from "#app/models/requests.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { requests } from "#db/schema/index.ts";
+import { approvalPolicies, requests } from "#db/schema/index.ts";
 import { closeQueues } from "#jobs/queues.ts";
 import { startWeb } from "#tests/helpers/web.ts";
 import { addRequest, addStaff, sessionCookie, uniqueEmail } from "./console-fixtures.ts";
@@ -103,5 +105,19 @@ describe("correction confirmation page", () => {
     const processorCookie = await sessionCookie(getDb(), processor.id, { stepUp: true });
     expect((await get(`/admin/requests/${access.reference}/correction`, processorCookie)).status).toBe(404);
     expect((await get(`/admin/requests/PR-2222-2222/correction`, processorCookie)).status).toBe(404);
+  });
+
+  it("approval (by staff or by an automatic policy) waits until the values are confirmed; the request page says why", async () => {
+    const r = await correctionRequest();
+    const actor = { id: processor.id, role: "processor" as const };
+    await expect(approveRequest(getDb(), { requestId: r.id, actor })).rejects.toMatchObject({ code: "correction_not_confirmed", status: 409 });
+    expect((await getRequestById(getDb(), r.id))!.status).toBe("verified");
+    await getDb().insert(approvalPolicies).values({ regime: "gdpr", type: "correction", mode: "automatic", updatedAt: new Date() }).onConflictDoUpdate({ target: [approvalPolicies.regime, approvalPolicies.type], set: { mode: "automatic" } });
+    expect(await applyApprovalPolicy(getDb(), r.id)).toBe("review");
+    const page = await (await get(`/admin/requests/${r.reference}`, await sessionCookie(getDb(), processor.id))).text();
+    expect(page).toContain("Confirm the corrected values first");
+
+    await confirmCorrection(getDb(), { requestId: r.id, actor, values: { name: "Jon Smith" } });
+    expect(await approveRequest(getDb(), { requestId: r.id, actor })).toMatchObject({ status: "approved" });
   });
 });
