@@ -49,6 +49,14 @@ export function httpsOnly() {
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
+ * Machine endpoints: called by a company's own services, not by browsers, and authenticated by an HMAC signature
+ * over the body with the store's shared secret — never by a cookie or session. A cross-site browser request there
+ * has no ambient authority to abuse, so the CSRF origin check does not apply; their body is JSON. Matched exactly
+ * (a differently spelt path is not exempt, so it is refused as before).
+ */
+export const SIGNED_JSON_ENDPOINTS: ReadonlySet<string> = new Set(["/api/stores/callback"]);
+
+/**
  * 413 when a body is larger than the limit; 411 for unsafe requests that do not say how large their body is.
  * `perPath` raises (or lowers) the limit for exact paths (query string and a trailing slash ignored), e.g. the one
  * form that takes a file upload; every other path keeps `limitBytes`.
@@ -82,7 +90,7 @@ export function bodyLimit(limitBytes: number, perPath: Record<string, number> = 
 export function csrfProtection(options: { appUrl: string }) {
   const trusted = new URL(options.appUrl).origin;
   return (req: Request, res: Response, next: NextFunction) => {
-    if (SAFE_METHODS.has(req.method)) return next();
+    if (SAFE_METHODS.has(req.method) || SIGNED_JSON_ENDPOINTS.has(req.path)) return next();
     const own = `${req.protocol}://${req.get("host") ?? ""}`;
     const allowed = (origin: string) => origin === trusted || origin === own;
     const site = req.get("sec-fetch-site");
@@ -102,7 +110,8 @@ export function csrfProtection(options: { appUrl: string }) {
 }
 
 /**
- * Every state-changing request carries a browser form: urlencoded, or multipart with a boundary. Anything else
+ * Every state-changing request carries a browser form: urlencoded, or multipart with a boundary (the signed machine
+ * endpoints above take JSON, and nothing else). Anything else
  * (JSON, text, no body type) is refused with 415 before a route tries to parse it; a malformed multipart body is
  * then a 400 from the route's form reader (app/utils/forms.server.ts).
  */
@@ -110,6 +119,10 @@ export function formBodiesOnly() {
   return (req: Request, res: Response, next: NextFunction) => {
     if (SAFE_METHODS.has(req.method) || req.path === "/healthz") return next();
     const type = (req.get("content-type") ?? "").toLowerCase();
+    if (SIGNED_JSON_ENDPOINTS.has(req.path)) {
+      if (type.startsWith("application/json")) return next();
+      return res.status(415).type("text/plain").send("This address accepts signed JSON only.");
+    }
     if (type.startsWith("application/x-www-form-urlencoded")) return next();
     if (type.startsWith("multipart/form-data")) {
       if (/;\s*boundary=\S+/.test(type)) return next();

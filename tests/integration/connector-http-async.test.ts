@@ -1,7 +1,7 @@
 /**
  * Asynchronous HTTP answers, end to end with real HTTP servers and the real worker: a store service that answers
  * erasure and correction with 202 and a reference, and the portal's callback route (app/routes/api.stores.callback.ts,
- * served here by a plain HTTP server at APP_URL that hands each request to the route's action) receiving the
+ * served by the real web app — server/app.ts and the compiled build, CSRF and body-type checks included) receiving the
  * store's signed result. The run waits, the request stays processing, the callback completes it; replays, bad or
  * stale signatures, unknown references and malformed bodies change nothing; a reported error fails the store.
  */
@@ -14,14 +14,16 @@ import { listEvents } from "#app/models/audit.server.ts";
 import { confirmCorrection } from "#app/models/corrections.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { action as callbackAction } from "#app/routes/api.stores.callback.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
+import { getEnv } from "#app/utils/env.server.ts";
 import { getDb } from "#db/client.server.ts";
+import { createApp } from "#server/app.ts";
 import { requests, storeRuns, type RequestType } from "#db/schema/index.ts";
 import { closeQueues, enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually } from "#tests/helpers/flow.ts";
+import { loadBuild } from "#tests/helpers/web.ts";
 import { addStaff } from "./console-fixtures.ts";
 
 const PORTAL_PORT = vi.hoisted(() => {
@@ -65,16 +67,9 @@ beforeAll(async () => {
     })();
   });
   await new Promise<void>((r) => store.listen(0, "127.0.0.1", () => r()));
-  // The portal's callback route over HTTP.
-  portal = createServer((req, res) => {
-    void (async () => {
-      const raw = await read(req);
-      const request = new Request(`${process.env.APP_URL}${req.url}`, { method: req.method, headers: req.headers as Record<string, string>, ...(req.method === "POST" ? { body: raw } : {}) });
-      const response = await callbackAction({ request, params: {}, context: { cspNonce: "", clientIp: "127.0.0.1" } });
-      res.writeHead(response.status, { "content-type": "application/json" }).end(await response.text());
-    })();
-  });
-  await new Promise<void>((r) => portal.listen(PORTAL_PORT, "127.0.0.1", () => r()));
+  // The portal itself (server/app.ts + the compiled build) at APP_URL: the callbacks pass its whole middleware stack.
+  portal = createApp(getEnv(), await loadBuild()).listen(PORTAL_PORT, "127.0.0.1");
+  await new Promise<void>((r) => portal.once("listening", () => r()));
   const { port } = store.address() as { port: number };
   await applyStoreMap(db(), {
     name: "billing",
@@ -141,6 +136,9 @@ describe("asynchronous HTTP answers", () => {
     const bad = await callback(job, { result: { collections: { accounts: { matched: -1 } } } });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: "bad_body" });
+    // Not JSON: refused by the server's body-type check before the route (the CSRF check does not apply here).
+    const form = await fetch(job.callbackUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "reference=x" });
+    expect(form.status).toBe(415);
     expect((await runOf(id)).status).toBe("waiting");
 
     const ok = await callback(job, { result });
