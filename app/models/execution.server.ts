@@ -475,7 +475,8 @@ async function enqueueCompletion(requestId: string) {
 export async function retryStore(db: Executor, requestId: string, storeId: string, options: { staffId?: string; clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock;
   const round = await db.transaction(async (tx) => {
-    const [request] = await tx.select().from(requests).where(eq(requests.id, requestId)).for("update").limit(1);
+    // NO KEY UPDATE: the audit event below takes KEY SHARE on this row (FOR UPDATE would deadlock, see lockRequest).
+    const [request] = await tx.select().from(requests).where(eq(requests.id, requestId)).for("no key update").limit(1);
     if (!request) throw new DomainError("request_not_found", "No such request.", 404);
     const action = runActionFor(request.type);
     if (!action || !["processing", "action_required"].includes(request.status)) {
@@ -691,7 +692,7 @@ export async function resumeAfterLegalHold(db: Executor, clock: Clock = systemCl
   let resumed = 0;
   for (const id of new Set(rows.map((r) => r.requestId))) {
     const storeIds = await db.transaction(async (tx) => {
-      const [request] = await tx.select().from(requests).where(eq(requests.id, id)).for("update").limit(1);
+      const [request] = await tx.select().from(requests).where(eq(requests.id, id)).for("no key update").limit(1);
       if (!request || request.status !== "action_required" || request.legalHoldSince) return [];
       const now = clock();
       const taken = await tx

@@ -14,7 +14,7 @@ import { StoreError } from "#app/connectors/types.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { decryptJson, encryptJson } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
-import { appendEvent } from "./audit.server.ts";
+import { appendEvent, canonicalJson } from "./audit.server.ts";
 import {
   DataMapError,
   STORED_SECRET,
@@ -91,7 +91,8 @@ export async function applyStoreMap(
     if (missing.length > 0) throw new DataMapError(missing);
 
     const secretsChanged = JSON.stringify(values) !== JSON.stringify(previous.values);
-    const mapChanged = !existing || JSON.stringify(existing.dataMap) !== JSON.stringify(stripped) || existing.kind !== map.kind;
+    // Canonical JSON: a jsonb column gives keys back in its own order, so a plain stringify would see a change in every apply.
+    const mapChanged = !existing || canonicalJson(existing.dataMap) !== canonicalJson(stripped) || existing.kind !== map.kind;
     const now = clock();
     const secretsCiphertext = encryptJson({ hashKey: previous.hashKey, values } satisfies StoredSecrets, secretsContext(id));
     let row: StoreRow;

@@ -104,6 +104,8 @@ describe("stores", () => {
 
     // the exported form (url: stored) re-applies unchanged; a changed map bumps the version and keeps the secret
     expect(await applyStoreMap(db(), row!.dataMap)).toMatchObject({ created: false, changed: false, store: { mapVersion: 1 } });
+    // so does the original file (its key order is not the jsonb column's)
+    expect(await applyStoreMap(db(), YAML.stringify(shopMap("shop-a", url)))).toMatchObject({ created: false, changed: false, store: { mapVersion: 1 } });
     const changed = { ...row!.dataMap, title: "Shop A" };
     expect(await applyStoreMap(db(), changed)).toMatchObject({ changed: true, store: { mapVersion: 2, title: "Shop A" } });
     expect((await storeContext(db(), "shop-a")).context.secrets.url).toBe(url);
