@@ -143,19 +143,28 @@ type Sealer = ReturnType<typeof sealedWriter>;
 export async function openStoreParts(input: { requestId: string; storeId: string; storeName: string; storeTitle?: string | null; format: PackageFormat; columns?: Record<string, string[]> }) {
   const dir = join(packageDir(), "parts", input.requestId, input.storeId);
   const attempt = randomUUID();
-  const files: { entry: string; path: string; sealer: Sealer; rows: number }[] = [];
+  const files: { entry: string; path: string; sealer: Sealer; rows: number; pending: string }[] = [];
   const open = (entry: string) => {
     const path = join(dir, `${attempt}-${files.length}.part`);
-    const file = { entry, path, sealer: sealedWriter(path, partContext(input.requestId, input.storeId, entry)), rows: 0 };
+    const file = { entry, path, sealer: sealedWriter(path, partContext(input.requestId, input.storeId, entry)), rows: 0, pending: "" };
     files.push(file);
     return file;
+  };
+  /** Rows are small: a stream write (and an AES-GCM update, a file write) per row costs more than the row; write 64 KiB at a time. */
+  const add = async (file: (typeof files)[number], text: string) => {
+    file.pending += text;
+    if (file.pending.length >= 65_536) {
+      const chunk = file.pending;
+      file.pending = "";
+      await put(file.sealer.stream, chunk);
+    }
   };
   const json = open(`${input.storeName}/${input.storeName}.json`);
   const csv = new Map<string, { file: (typeof files)[number]; header: string[] }>();
   const closed = new Set<string>();
   let current: string | undefined;
   let firstRow = true;
-  await put(json.sealer.stream, `{"store":${JSON.stringify(input.storeName)},"title":${JSON.stringify(input.storeTitle ?? input.storeName)},"collections":{`);
+  await add(json, `{"store":${JSON.stringify(input.storeName)},"title":${JSON.stringify(input.storeTitle ?? input.storeName)},"collections":{`);
 
   return {
     async write(item: AccessItem) {
@@ -163,17 +172,17 @@ export async function openStoreParts(input: { requestId: string; storeId: string
       const { collection, row } = item;
       if (collection !== current) {
         if (current !== undefined) {
-          await put(json.sealer.stream, "]");
+          await add(json, "]");
           closed.add(current);
         }
         // Connectors stream a collection's rows together; should one come back later, it gets its own key.
         let key = collection;
         for (let n = 2; closed.has(key); n++) key = `${collection} (${n})`;
-        await put(json.sealer.stream, `${current === undefined ? "" : ","}${JSON.stringify(key)}:[`);
+        await add(json, `${current === undefined ? "" : ","}${JSON.stringify(key)}:[`);
         current = collection;
         firstRow = true;
       }
-      await put(json.sealer.stream, `${firstRow ? "" : ","}${JSON.stringify(row)}`);
+      await add(json, `${firstRow ? "" : ","}${JSON.stringify(row)}`);
       firstRow = false;
       json.rows += 1;
       if (input.format !== "access") return;
@@ -182,18 +191,19 @@ export async function openStoreParts(input: { requestId: string; storeId: string
         const header = input.columns?.[collection] ?? Object.keys(row);
         sheet = { file: open(`${input.storeName}/${collection}.csv`), header };
         csv.set(collection, sheet);
-        await put(sheet.file.sealer.stream, csvLine(header));
+        await add(sheet.file, csvLine(header));
       }
       const extra = Object.keys(row).filter((k) => !sheet.header.includes(k));
       const cells: (JsonValue | undefined)[] = sheet.header.map((h) => row[h]);
       // A record with fields the header does not have (an HTTP service's varying records) keeps them, as JSON.
       if (extra.length > 0) cells.push(Object.fromEntries(extra.map((k) => [k, row[k]!])));
-      await put(sheet.file.sealer.stream, csvLine(cells));
+      await add(sheet.file, csvLine(cells));
       sheet.file.rows += 1;
     },
 
     async finish(db: Executor, clock: Clock = systemClock) {
-      await put(json.sealer.stream, `${current === undefined ? "" : "]"}}}\n`);
+      await add(json, `${current === undefined ? "" : "]"}}}\n`);
+      for (const f of files) if (f.pending) await put(f.sealer.stream, f.pending);
       const sealed = await Promise.all(files.map(async (f) => ({ ...f, seal: await f.sealer.done() })));
       const stale = await db.transaction(async (tx) => {
         const old = await tx
