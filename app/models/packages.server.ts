@@ -582,6 +582,28 @@ export async function openPackageDownload(db: Executor, token: string, grant: st
   if (!challenge?.grantExpiresAt || challenge.grantExpiresAt.getTime() <= clock().getTime()) {
     throw new DomainError("no_grant", "Your download link has expired. Please ask for a new code.", 403);
   }
+  return streamPackage(db, { request, pkg, actor: { actorType: "subject" }, filename: `${request.reference}-your-data.zip` }, clock);
+}
+
+/**
+ * A request's package for staff (the console's download, behind a step-up): the decrypted zip, counted and audited
+ * with the staff member as the actor. Undefined when the request has no live package.
+ */
+export async function openPackageForStaff(db: Executor, input: { reference: string; staffId: string }, clock: Clock = systemClock) {
+  const [request] = await db.select().from(requests).where(eq(requests.reference, input.reference)).limit(1);
+  if (!request) return undefined;
+  const pkg = await getPackage(db, request.id);
+  if (!pkg || pkg.expiresAt.getTime() <= clock().getTime()) return undefined;
+  return streamPackage(db, { request, pkg, actor: { actorType: "staff", actorId: input.staffId }, filename: `${request.reference}-package.zip` }, clock);
+}
+
+/** The download itself, for the requester and for staff: the file must exist; counted; audited; decrypted as it streams. */
+async function streamPackage(
+  db: Executor,
+  input: { request: RequestRow; pkg: PackageRow; actor: { actorType: "subject" } | { actorType: "staff"; actorId: string }; filename: string },
+  clock: Clock,
+) {
+  const { request, pkg } = input;
   const path = join(packageDir(), pkg.path);
   await stat(path).catch(() => {
     throw new DomainError("no_package", "The download is no longer available.", 410);
@@ -591,13 +613,9 @@ export async function openPackageDownload(db: Executor, token: string, grant: st
       .update(packages)
       .set({ downloadCount: sql`${packages.downloadCount} + 1`, lastDownloadedAt: clock() })
       .where(eq(packages.id, pkg.id));
-    await appendEvent(tx, { requestId: request.id, actorType: "subject", action: "package.downloaded", details: { packageId: pkg.id, download: pkg.downloadCount + 1 } }, clock);
+    await appendEvent(tx, { requestId: request.id, ...input.actor, action: "package.downloaded", details: { packageId: pkg.id, download: pkg.downloadCount + 1 } }, clock);
   });
-  return {
-    stream: openSealed(path, pkg, packageContext(pkg.id)),
-    sizeBytes: pkg.sizeBytes,
-    filename: `${request.reference}-your-data.zip`,
-  };
+  return { stream: openSealed(path, pkg, packageContext(pkg.id)), sizeBytes: pkg.sizeBytes, filename: input.filename };
 }
 
 /** For tests and operators: the decrypted package of a request as a stream. */

@@ -18,6 +18,7 @@ import { agentSummaryForStaff } from "#app/models/agents.server.ts";
 import { listAnswers } from "#app/models/answers.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { isCorrectionConfirmed } from "#app/models/corrections.server.ts";
+import { getPackage } from "#app/models/packages.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { DomainError } from "#app/models/errors.ts";
 import { addNote, listNotes, MAX_NOTE_LENGTH } from "#app/models/notes.server.ts";
@@ -81,6 +82,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     storeRunViews(db, row, actor),
     listAnswers(db, row.id),
   ]);
+  const pkg = await getPackage(db, row.id);
   const now = new Date();
   const actions = availableActions(row, actor, now, { correctionConfirmed: row.type === "correction" && (await isCorrectionConfirmed(db, row.id)) });
   const names = new Map(allStaff.map((s) => [s.id, s.name]));
@@ -138,6 +140,10 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       /** The execution is under way: the page refreshes itself. */
       live: LIVE_STATUSES.includes(row.status),
       runs: runs.map((x) => ({ ...x, finishedAt: x.finishedAt ? dateTime(x.finishedAt) : null })),
+      package:
+        pkg && pkg.expiresAt.getTime() > now.getTime()
+          ? { sizeKiB: Math.max(1, Math.round(pkg.sizeBytes / 1024)), expires: dateTime(pkg.expiresAt), downloads: pkg.downloadCount }
+          : null,
       maxCount: MAX_MANUAL_COUNT,
       emails: emails.map((e) => ({ id: e.id, kind: emailKindLabels[e.kind], queued: dateTime(e.createdAt), sent: e.sentAt ? dateTime(e.sentAt) : null })),
       events: events.map((e) => ({ id: e.id, at: e.createdAt.toISOString(), actor: e.actorType, actorName: e.actorId ? (names.get(e.actorId) ?? null) : null, action: e.action, details: JSON.stringify(e.details) })),
@@ -822,6 +828,24 @@ export default function AdminRequest() {
 
       {r.runs.length > 0 || r.live || r.status === "action required" ? (
         <ExecutionCard reference={r.reference} runs={r.runs} live={r.live} status={r.status.replaceAll(" ", "_")} max={r.maxCount} />
+      ) : null}
+
+      {r.package ? (
+        <div className="card" aria-labelledby="package-title">
+          <h2 id="package-title">Data package</h2>
+          <p>
+            Encrypted zip of {r.package.sizeKiB} KiB, available until {r.package.expires}; downloaded {r.package.downloads} time
+            {r.package.downloads === 1 ? "" : "s"} (every download is in the audit trail).
+          </p>
+          {r.me.role !== "auditor" ? (
+            <p>
+              <a href={`/admin/requests/${r.reference}/package`}>
+                Download the package
+              </a>{" "}
+              <span className="hint">(asks for your authenticator code if you have not given it in the last 10 minutes)</span>
+            </p>
+          ) : null}
+        </div>
       ) : null}
 
       {r.answers.length > 0 ? (

@@ -32,7 +32,9 @@ import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { packageDownloadCodes, packages, requests, storeRuns } from "#db/schema/index.ts";
 import { closeQueues } from "#jobs/queues.ts";
+import { startWeb } from "#tests/helpers/web.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
+import { addStaff, sessionCookie } from "./console-fixtures.ts";
 import { parseCsv, streamToBuffer, unzip } from "./execution-fixtures.ts";
 
 vi.hoisted(() => {
@@ -193,6 +195,39 @@ describe("packages", () => {
     expect(await purgeExpiredPackages(db())).toMatchObject({ deleted: 1 });
     await expect(stat(join(packageDir(), pkg.path))).rejects.toThrow();
     expect((await db().select().from(packages).where(eq(packages.id, pkg.id)))[0]!.deletedAt).toBeInstanceOf(Date);
+  });
+
+  it("staff download it from the request page after a step-up (workers only), each download audited with their name", async () => {
+    const { id, reference, pkg, store } = await packagedRequest();
+    const web = await startWeb();
+    try {
+      const processor = await addStaff(db(), "processor");
+      const auditor = await addStaff(db(), "auditor");
+      const get = async (path: string, cookie: string) => fetch(web.url + path, { redirect: "manual", headers: { Cookie: cookie } });
+      const path = `/admin/requests/${reference}/package`;
+
+      const page = await (await get(`/admin/requests/${reference}`, await sessionCookie(db(), processor.id))).text();
+      expect(page).toContain(`href="${path}"`);
+      const noStepUp = await get(path, await sessionCookie(db(), processor.id));
+      expect(noStepUp.status).toBe(302);
+      expect(noStepUp.headers.get("location")).toContain("/admin/step-up");
+      const refused = await get(path, await sessionCookie(db(), auditor.id, { stepUp: true }));
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).not.toContain(store.name);
+      expect((await get(`/admin/requests/PR-2222-2222/package`, await sessionCookie(db(), processor.id, { stepUp: true }))).status).toBe(404);
+
+      const ok = await get(path, await sessionCookie(db(), processor.id, { stepUp: true }));
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get("content-type")).toBe("application/zip");
+      expect(ok.headers.get("content-disposition")).toBe(`attachment; filename="${reference}-package.zip"`);
+      expect(ok.headers.get("cache-control")).toBe("no-store");
+      const zip = await unzip(Buffer.from(await ok.arrayBuffer()));
+      expect([...zip.keys()]).toContain(`${store.name}/people.csv`);
+      const downloads = (await listEvents(db(), id)).filter((e) => e.action === "package.downloaded");
+      expect(downloads).toEqual([expect.objectContaining({ actorType: "staff", actorId: processor.id, details: { packageId: pkg.id, download: 1 } })]);
+    } finally {
+      await web.close();
+    }
   });
 
   it("too many wrong codes end the code", async () => {
