@@ -187,12 +187,29 @@ function submitStatement(db: Executor, values: RequestValues, maxAttempts: numbe
 /**
  * Returns once everything committed so far on this cluster is on disk: a transaction with a transaction id, committed
  * with synchronous_commit on, flushes the WAL up to its own commit record — which comes after every earlier commit,
- * including one made with synchronous_commit off. Such flushes are shared by concurrent committers (group commit),
- * unlike flushes made while the audit chain lock is held (ADR 014).
+ * including one made with synchronous_commit off (ADR 014).
+ *
+ * One barrier serves every caller that arrived before it was sent: callers arriving while a barrier is in flight (it
+ * may have been sent before their commit) share the next one, sent when that one is done. So concurrent submissions
+ * of a web process make one barrier per flush rather than one each.
  */
-async function durabilityBarrier(client: Sql) {
-  await client`select pg_current_xact_id()`;
+function durabilityBarrier(client: Sql): Promise<void> {
+  let state = barriers.get(client);
+  if (!state) barriers.set(client, (state = {}));
+  if (state.next) return state.next;
+  const s = state;
+  const next = (async () => {
+    await s.inFlight?.catch(() => {});
+    s.next = undefined; // from here on, a new caller may have committed after this barrier is sent: it queues another
+    const inFlight = client`select pg_current_xact_id()`.then(() => undefined);
+    s.inFlight = inFlight;
+    await inFlight;
+  })();
+  s.next = next;
+  return next;
 }
+
+const barriers = new WeakMap<Sql, { next?: Promise<void>; inFlight?: Promise<void> }>();
 
 /**
  * Inserts the request row inside the caller's transaction and returns its id and reference. Used by the agent
