@@ -185,15 +185,19 @@ function submitStatement(db: Executor, values: RequestValues, maxAttempts: numbe
 }
 
 /**
- * Returns once everything committed so far on this cluster is on disk: a transaction with a transaction id, committed
- * with synchronous_commit on, flushes the WAL up to its own commit record — which comes after every earlier commit,
- * including one made with synchronous_commit off (ADR 014).
+ * Returns once everything committed so far on this cluster is on disk: a transaction that wrote WAL and has a
+ * transaction id, committed with synchronous_commit on, flushes the WAL up to its own commit record — which comes
+ * after every earlier commit, including one made with synchronous_commit off (ADR 014). The transaction is one
+ * transactional logical message (`pg_logical_emit_message(true, …)`: it takes an id and writes a WAL record, any
+ * role may call it, no table is touched). A transaction that only takes an id (`select pg_current_xact_id()`) is NOT
+ * enough: PostgreSQL commits a transaction that wrote no WAL record of its own asynchronously
+ * (RecordTransactionCommit), so it would return before the flush — tests/integration/request-flow.test.ts checks this.
  *
  * One barrier serves every caller that arrived before it was sent: callers arriving while a barrier is in flight (it
  * may have been sent before their commit) share the next one, sent when that one is done. So concurrent submissions
  * of a web process make one barrier per flush rather than one each.
  */
-function durabilityBarrier(client: Sql): Promise<void> {
+export function durabilityBarrier(client: Sql): Promise<void> {
   let state = barriers.get(client);
   if (!state) barriers.set(client, (state = {}));
   if (state.next) return state.next;
@@ -201,7 +205,7 @@ function durabilityBarrier(client: Sql): Promise<void> {
   const next = (async () => {
     await s.inFlight?.catch(() => {});
     s.next = undefined; // from here on, a new caller may have committed after this barrier is sent: it queues another
-    const inFlight = client`select pg_current_xact_id()`.then(() => undefined);
+    const inFlight = client`select pg_logical_emit_message(true, 'portal-durability-barrier', '')`.then(() => undefined);
     s.inFlight = inFlight;
     await inFlight;
   })();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acknowledgeRequest } from "#app/models/acknowledgement.server.ts";
 import { listEvents, verifyAuditChain } from "#app/models/audit.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
-import { decryptIdentity, findRequestsByEmail, getRequestByReference, submitRequest } from "#app/models/requests.server.ts";
+import { decryptIdentity, durabilityBarrier, findRequestsByEmail, getRequestByReference, submitRequest } from "#app/models/requests.server.ts";
 import { requestNewCode, sendVerificationChallenge, verifyCode } from "#app/models/verification.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
@@ -79,6 +79,25 @@ describe("request flow", () => {
     expect(await sendVerificationChallenge(db, challenge!.id)).toBe("skipped");
     expect(await acknowledgeRequest(db, requestId)).toBe("skipped");
     expect(mailsTo(email)).toHaveLength(2);
+  });
+
+  it("the durability barrier after a submission returns only once an asynchronous commit before it is on disk", async () => {
+    const raw = postgres(getEnv().DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      await raw`create table if not exists barrier_probe (n int)`;
+      for (let i = 0; i < 5; i++) {
+        await raw.begin(async (tx) => {
+          await tx`set local synchronous_commit = off`;
+          await tx`insert into barrier_probe values (${i})`;
+        });
+        const [written] = await raw<{ lsn: string }[]>`select pg_current_wal_insert_lsn()::text as lsn`;
+        await durabilityBarrier(raw);
+        const [state] = await raw<{ flushed: boolean }[]>`select pg_current_wal_flush_lsn() >= ${written!.lsn}::pg_lsn as flushed`;
+        expect(state!.flushed).toBe(true);
+      }
+    } finally {
+      await raw.end();
+    }
   });
 
   it("refuses an expired code and locks the code after too many wrong tries", async () => {
