@@ -6,10 +6,10 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb, getDb } from "#db/client.server.ts";
 import { getRequestByReference } from "#app/models/requests.server.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
+import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
 import { makePdf, makePng } from "#tests/helpers/documents.ts";
 import { uniqueEmail } from "#tests/helpers/flow.ts";
 import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
@@ -20,20 +20,12 @@ let worker: PortalProcess;
 let browser: Browser;
 let baseUrl: string;
 const secrets: string[] = [];
-const pages: Page[] = [];
+const pages = screenshotsOnFailure("agent");
 
 beforeAll(async () => {
   ({ baseUrl, web, worker } = await startPortal({ RECONCILE_EVERY_MS: "60000" }));
   browser = await launchBrowser();
 }, 90_000);
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    mkdirSync(".cache", { recursive: true });
-    for (const [i, p] of pages.entries()) if (!p.isClosed()) await p.screenshot({ path: `.cache/e2e-agent-failure-${i}.png`, fullPage: true }).catch(() => {});
-  }
-  pages.length = 0;
-});
 
 afterAll(async () => {
   await browser?.close();

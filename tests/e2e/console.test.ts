@@ -7,12 +7,11 @@
  * every control is reached by Tab in the page's order with a visible focus ring, and a manual store's task recorded
  * that way completes the request, which the page shows by itself (it refreshes while processing).
  */
-import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeDeadlines, formatDueDate } from "#app/models/deadlines.ts";
-import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
+import { provisionTotp } from "#app/models/mfa.server.ts";
 import { denialReasons } from "#app/models/request-actions.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
@@ -22,7 +21,7 @@ import { applyStoreMap } from "#app/models/stores.server.ts";
 import { requests, stores } from "#db/schema/index.ts";
 import { closeQueues, enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
+import { launchBrowser, freshTotpCode, screenshotsOnFailure, signInStaff } from "#tests/helpers/browser.ts";
 import { eventually, statusLinkFromMail } from "#tests/helpers/flow.ts";
 import { startWeb } from "#tests/helpers/web.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
@@ -33,8 +32,7 @@ let web: Awaited<ReturnType<typeof startWeb>>;
 let worker: RunningWorker;
 let browser: Browser;
 let totpSecret: string;
-let lastStep = -1;
-const pages: Page[] = [];
+const pages = screenshotsOnFailure("console");
 
 beforeAll(async () => {
   web = await startWeb();
@@ -43,14 +41,6 @@ beforeAll(async () => {
   totpSecret = await provisionTotp(getDb(), staff.id);
   browser = await launchBrowser();
 }, 90_000);
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    mkdirSync(".cache", { recursive: true });
-    for (const [i, p] of pages.entries()) if (!p.isClosed()) await p.screenshot({ path: `.cache/e2e-console-failure-${i}.png`, fullPage: true }).catch(() => {});
-  }
-  pages.length = 0;
-});
 
 afterAll(async () => {
   await browser?.close();
@@ -61,27 +51,11 @@ afterAll(async () => {
   await closeRedis();
 });
 
-/** A TOTP code not used yet (codes are accepted once: wait for the next 30-second step if needed). */
-async function freshCode() {
-  for (;;) {
-    const step = Math.floor(Date.now() / 30_000);
-    if (step !== lastStep) {
-      lastStep = step;
-      return currentTotpCode(totpSecret);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const freshCode = freshTotpCode(() => totpSecret);
 
 async function signIn(page: Page) {
   await page.goto(`${web.url}/admin`);
-  await page.getByRole("heading", { name: "Staff sign-in" }).waitFor();
-  await page.getByLabel("Email").fill(STAFF.email);
-  await page.getByLabel("Password").fill(STAFF.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
-  await page.getByLabel("Authentication code").fill(await freshCode());
-  await page.getByRole("button", { name: "Verify" }).click();
+  await signInStaff(page, STAFF, freshCode);
   await page.getByRole("heading", { name: "Requests", exact: true }).waitFor();
 }
 

@@ -4,12 +4,11 @@
  * values with the keyboard alone (Tab to the fields, Enter to submit); a bad email is announced at its field and nothing is stored.
  * Without JavaScript the form still works. No page errors (hydration included).
  */
-import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getConfirmedCorrection } from "#app/models/corrections.server.ts";
-import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
+import { provisionTotp } from "#app/models/mfa.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
@@ -17,15 +16,14 @@ import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests } from "#db/schema/index.ts";
 import { closeQueues } from "#jobs/queues.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
+import { launchBrowser, freshTotpCode, screenshotsOnFailure, signInStaff } from "#tests/helpers/browser.ts";
 import { startWeb } from "#tests/helpers/web.ts";
 
 const STAFF = { email: "correction.processor@demo-shop.example", password: "correction e2e passphrase 9", name: "Cory Processor" };
 let web: Awaited<ReturnType<typeof startWeb>>;
 let browser: Browser;
 let totpSecret: string;
-let lastStep = -1;
-const pages: Page[] = [];
+const pages = screenshotsOnFailure("correction");
 
 beforeAll(async () => {
   web = await startWeb();
@@ -33,14 +31,6 @@ beforeAll(async () => {
   totpSecret = await provisionTotp(getDb(), staff.id);
   browser = await launchBrowser();
 }, 90_000);
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    mkdirSync(".cache", { recursive: true });
-    for (const [i, p] of pages.entries()) if (!p.isClosed()) await p.screenshot({ path: `.cache/e2e-correction-failure-${i}.png`, fullPage: true }).catch(() => {});
-  }
-  pages.length = 0;
-});
 
 afterAll(async () => {
   await browser?.close();
@@ -50,17 +40,7 @@ afterAll(async () => {
   await closeRedis();
 });
 
-/** A TOTP code not used yet (codes are accepted once: wait for the next 30-second step if needed). */
-async function freshCode() {
-  for (;;) {
-    const step = Math.floor(Date.now() / 30_000);
-    if (step !== lastStep) {
-      lastStep = step;
-      return currentTotpCode(totpSecret);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const freshCode = freshTotpCode(() => totpSecret);
 
 async function correctionRequest() {
   const row = await insertRequest(getDb(), {
@@ -84,13 +64,7 @@ async function openAsProcessor(path: string, javaScriptEnabled = true) {
     if (m.type() === "error") errors.push(m.text());
   });
   await page.goto(`${web.url}${path}`);
-  await page.getByRole("heading", { name: "Staff sign-in" }).waitFor();
-  await page.getByLabel("Email").fill(STAFF.email);
-  await page.getByLabel("Password").fill(STAFF.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
-  await page.getByLabel("Authentication code").fill(await freshCode());
-  await page.getByRole("button", { name: "Verify" }).click();
+  await signInStaff(page, STAFF, freshCode);
   // The sign-in's code is itself a fresh step-up (10 minutes): the page opens at once.
   await page.getByRole("heading", { name: /^Correction PR-/ }).waitFor();
   await page.waitForLoadState("networkidle");

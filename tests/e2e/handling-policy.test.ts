@@ -5,10 +5,9 @@
  * acknowledging returns to the request, and the approval then goes through. And the staff page's invitation by
  * email, with the keyboard: the link arrives at the test's SMTP listener and is never on the page.
  */
-import { mkdirSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeMailer } from "#app/utils/mailer.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
@@ -16,26 +15,18 @@ import { requests } from "#db/schema/index.ts";
 import { closeQueues } from "#jobs/queues.ts";
 import { startWorker } from "#jobs/worker.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
+import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
 import { startWeb } from "#tests/helpers/web.ts";
 import { addRequest, addStaff, sessionCookie } from "../integration/console-fixtures.ts";
 
 let web: Awaited<ReturnType<typeof startWeb>>;
 let browser: Browser;
-const pages: Page[] = [];
+const pages = screenshotsOnFailure("policy");
 
 beforeAll(async () => {
   web = await startWeb();
   browser = await launchBrowser();
 }, 90_000);
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    mkdirSync(".cache", { recursive: true });
-    for (const [i, p] of pages.entries()) if (!p.isClosed()) await p.screenshot({ path: `.cache/e2e-policy-failure-${i}.png`, fullPage: true }).catch(() => {});
-  }
-  pages.length = 0;
-});
 
 afterAll(async () => {
   await browser?.close();

@@ -5,11 +5,11 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { closeDb, getDb } from "#db/client.server.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
+import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
 import { acknowledgementMailFor, codeFromMail, linkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
 import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
 
@@ -20,7 +20,7 @@ let browser: Browser;
 let baseUrl: string;
 let staffTotpSecret: string;
 const secrets: string[] = [];
-const pages: Page[] = [];
+const pages = screenshotsOnFailure("slice");
 
 beforeAll(async () => {
   ({ baseUrl, web, worker } = await startPortal({ RECONCILE_EVERY_MS: "60000" }));
@@ -28,15 +28,6 @@ beforeAll(async () => {
   staffTotpSecret = await provisionTotp(getDb(), staff.id); // MFA is mandatory; the test computes the codes
   browser = await launchBrowser();
 }, 90_000);
-
-afterEach(async (ctx) => {
-  // A failing browser test leaves a screenshot of where it stood.
-  if (ctx.task.result?.state === "fail") {
-    mkdirSync(".cache", { recursive: true });
-    for (const [i, p] of pages.entries()) if (!p.isClosed()) await p.screenshot({ path: `.cache/e2e-failure-${i}.png`, fullPage: true }).catch(() => {});
-  }
-  pages.length = 0;
-});
 
 afterAll(async () => {
   await browser?.close();

@@ -3,34 +3,25 @@
  * computed from the key shown on the page → recovery codes shown once → the request list; then "your sessions".
  * Once with JavaScript and once without (every form works without it).
  */
-import { mkdirSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { currentTotpCode } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { closeQueues } from "#jobs/queues.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
+import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
 import { startWeb } from "#tests/helpers/web.ts";
 
 const PASSWORD = "first sign-in passphrase";
 let web: Awaited<ReturnType<typeof startWeb>>;
 let browser: Browser;
-const pages: Page[] = [];
+const pages = screenshotsOnFailure("staff");
 
 beforeAll(async () => {
   web = await startWeb();
   browser = await launchBrowser();
 }, 90_000);
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    mkdirSync(".cache", { recursive: true });
-    for (const [i, p] of pages.entries()) if (!p.isClosed()) await p.screenshot({ path: `.cache/e2e-staff-failure-${i}.png`, fullPage: true }).catch(() => {});
-  }
-  pages.length = 0;
-});
 
 afterAll(async () => {
   await browser?.close();
