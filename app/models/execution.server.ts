@@ -665,7 +665,47 @@ export async function reconcileExecutions(db: Executor, clock: Clock = systemClo
     );
   for (const r of unsent) await enqueueCompletion(r.id);
   const resumedAfterHold = await resumeAfterLegalHold(db, clock);
-  return { approved: executing.filter((r) => r.status === "approved").length, restarted, completionEmails: unsent.length, resumedAfterHold };
+  const callbacksTimedOut = await expireStoreCallbacks(db, clock);
+  return { approved: executing.filter((r) => r.status === "approved").length, restarted, completionEmails: unsent.length, resumedAfterHold, callbacksTimedOut };
+}
+
+/** The code and message of a store run whose HTTP store accepted the work (202) but never posted its result. */
+export const CALLBACK_TIMEOUT_ERROR = "http_async_timeout: the store accepted the work but sent no result in time; retry the store";
+
+/**
+ * HTTP stores that answered 202 and never called back within STORE_CALLBACK_TIMEOUT_HOURS: their runs fail (a late
+ * callback then finds no waiting run and changes nothing), and the request's finalizer makes it action_required, so
+ * staff see it and can retry the store — a request never waits forever for a store. Called by the reconcile job;
+ * safe to run twice (only runs still waiting are taken).
+ */
+export async function expireStoreCallbacks(db: Executor, clock: Clock = systemClock) {
+  const cutoff = new Date(clock().getTime() - getEnv().STORE_CALLBACK_TIMEOUT_HOURS * 3_600_000);
+  const late = await db
+    .select({ id: storeRuns.id, requestId: storeRuns.requestId, storeId: storeRuns.storeId })
+    .from(storeRuns)
+    .where(and(eq(storeRuns.status, "waiting"), sql`${storeRuns.progress} -> 'async' is not null`, sql`${storeRuns.updatedAt} < ${cutoff.toISOString()}`));
+  let expired = 0;
+  for (const run of late) {
+    const failed = await db.transaction(async (tx) => {
+      const now = clock();
+      const updated = await tx
+        .update(storeRuns)
+        .set({ status: "failed", error: CALLBACK_TIMEOUT_ERROR, updatedAt: now })
+        .where(and(eq(storeRuns.id, run.id), eq(storeRuns.status, "waiting")))
+        .returning({ id: storeRuns.id });
+      if (updated.length === 0) return false;
+      await appendEvent(
+        tx,
+        { requestId: run.requestId, actorType: "system", actorId: "reconcile", action: "store.async_timeout", details: { storeId: run.storeId, hours: getEnv().STORE_CALLBACK_TIMEOUT_HOURS } },
+        clock,
+      );
+      return true;
+    });
+    if (!failed) continue;
+    expired++;
+    await finalizeRequest(db, run.requestId, clock);
+  }
+  return expired;
 }
 
 /**

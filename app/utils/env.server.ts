@@ -115,6 +115,7 @@ const schema = z
     PACKAGE_DIR: z.string().min(1).default(".data/packages"),
     PACKAGE_DOWNLOAD_DAYS: z.coerce.number().int().min(1).max(90).default(7),
     EXECUTION_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+    STORE_CALLBACK_TIMEOUT_HOURS: z.coerce.number().int().min(1).max(720).default(72),
     WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     // Schedules (jobs/schedules.ts): cron patterns in ORG_TIMEZONE, and their thresholds (README "Schedules").

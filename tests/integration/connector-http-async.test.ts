@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signPortalBody, verifyPortalSignature } from "#app/connectors/http/signature.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { confirmCorrection } from "#app/models/corrections.server.ts";
+import { CALLBACK_TIMEOUT_ERROR, expireStoreCallbacks, retryStore } from "#app/models/execution.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
@@ -170,5 +171,39 @@ describe("asynchronous HTTP answers", () => {
     expect((await listEvents(db(), id)).find((e) => e.action === "request.action_required")?.details).toMatchObject({ code: "store_failed", errors: ["http_async_failed"] });
     // A store already had the values: they can no longer be changed (a retry must write the same).
     await expect(confirmCorrection(db(), { requestId: id, actor: { id: processor.id, role: "processor" }, values: { name: "Ada Byron" } })).rejects.toMatchObject({ code: "correction_started", status: 409 });
+  }, 90_000);
+
+  it("a store that never calls back: after STORE_CALLBACK_TIMEOUT_HOURS the run fails, the request needs action, staff can retry; a late callback changes nothing", async () => {
+    const { id } = await approvedRequest("deletion");
+    const before = accepted.length;
+    await enqueue("execute-request", { requestId: id });
+    const job = await eventually(async () => accepted.slice(before).find((a) => a.action === "erasure"), 30_000, 100);
+    await eventually(async () => (await runOf(id)).status === "waiting", 30_000, 100);
+
+    // Within the window nothing happens; past it (the run last changed 73 hours ago) the run fails.
+    expect(await expireStoreCallbacks(db())).toBe(0);
+    expect((await runOf(id)).status).toBe("waiting");
+    await db().update(storeRuns).set({ updatedAt: new Date(Date.now() - 73 * 3_600_000) }).where(eq(storeRuns.requestId, id));
+    expect(await expireStoreCallbacks(db())).toBe(1);
+    expect(await expireStoreCallbacks(db())).toBe(0);
+    expect(await runOf(id)).toMatchObject({ status: "failed", error: CALLBACK_TIMEOUT_ERROR });
+    expect(await statusOf(id)).toBe("action_required");
+    const events = await listEvents(db(), id);
+    expect(events.find((e) => e.action === "store.async_timeout")?.details).toMatchObject({ hours: 72 });
+    expect(events.find((e) => e.action === "request.action_required")?.details).toMatchObject({ code: "store_failed", errors: ["http_async_timeout"] });
+
+    const result = { collections: { accounts: { matched: 1, deleted: 1, masked: 0, kept: 0, bases: [] } } };
+    const late = await callback(job, { result });
+    expect(await late.json()).toEqual({ ok: true, status: "already_recorded" });
+    expect((await runOf(id)).status).toBe("failed");
+
+    // Staff retry the store: it is asked again (a new reference) and this time it answers.
+    const admin = await addStaff(db(), "admin");
+    const retried = accepted.length;
+    await retryStore(db(), id, (await runOf(id)).storeId, { staffId: admin.id });
+    const again = await eventually(async () => accepted.slice(retried).find((a) => a.action === "erasure"), 30_000, 100);
+    expect(again.reference).not.toBe(job.reference);
+    expect((await callback(again, { result })).status).toBe(200);
+    await eventually(async () => (await statusOf(id)) === "completed", 30_000, 100);
   }, 90_000);
 });
