@@ -3,10 +3,9 @@
  * window is closing and whose acknowledgement is at risk — one line per request with its reference (linked to the
  * staff console), type, law, status, date and days left. Never who the subject is: staff open the request to see.
  */
-import { Body, Container, Head, Hr, Html, Link, Preview, Section, Text } from "@react-email/components";
+import { Link, Section, Text } from "@react-email/components";
 import type { CSSProperties } from "react";
-import { colors, paragraph } from "./components/layout.tsx";
-import { ActionButton } from "./components/layout.tsx";
+import { ActionButton, colors, paragraph, StaffLayout } from "./components/layout.tsx";
 import { Paragraph, Subtitle, Title } from "./components/parts.tsx";
 
 export type DigestItem = {
@@ -45,16 +44,6 @@ export type DeadlineDigestProps = {
   thresholds: { dueSoonDays: number; dueVerySoonDays: number; extensionWarningDays: number; acknowledgementWarningBusinessDays: number };
 };
 
-const body: CSSProperties = {
-  backgroundColor: "#ffffff",
-  color: colors.text,
-  fontFamily: "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
-  fontSize: "16px",
-  lineHeight: "1.5",
-  margin: 0,
-  padding: "24px 0",
-};
-const container: CSSProperties = { maxWidth: "640px", margin: "0 auto", padding: "0 20px" };
 const small: CSSProperties = { fontSize: "13px", lineHeight: "20px", color: colors.muted, margin: "0 0 8px" };
 const line: CSSProperties = { ...paragraph, margin: "0 0 8px" };
 
@@ -117,39 +106,29 @@ export default function DeadlineDigest({ orgName, dayLabel, consoleUrl, sections
     },
   ];
   return (
-    <Html lang="en" dir="ltr">
-      <Head>
-        <meta name="color-scheme" content="light" />
-        <meta name="supported-color-schemes" content="light" />
-      </Head>
-      <Preview>{`${reminders(total)} on ${dayLabel}.`}</Preview>
-      <Body style={body}>
-        <Container style={container}>
-          <Text style={{ ...small, fontWeight: 700 }}>{orgName} — privacy requests</Text>
-          <Title>Deadline digest for {dayLabel}</Title>
-          <Paragraph>
-            {reminders(total)} for requests that need attention. Each request is listed at most once a day for each reason.
-          </Paragraph>
-          {parts
-            .filter((p) => sections[p.key].items.length + sections[p.key].more > 0)
-            .map((p) => (
-              <Section key={p.key}>
-                <Subtitle>
-                  {p.title} ({sections[p.key].items.length + sections[p.key].more})
-                </Subtitle>
-                <Text style={small}>{p.intro}</Text>
-                <Items section={sections[p.key]} what={p.what} />
-              </Section>
-            ))}
-          <ActionButton href={consoleUrl}>Open the request queue</ActionButton>
-          <Hr style={{ borderColor: colors.border, margin: "32px 0 16px" }} />
-          <Text style={small}>
-            You receive this digest as a member of the privacy team: for the requests assigned to you, and for unassigned
-            requests as an administrator or processor. Dates are in the organisation's time zone.
-          </Text>
-        </Container>
-      </Body>
-    </Html>
+    <StaffLayout
+      orgName={orgName}
+      preview={`${reminders(total)} on ${dayLabel}.`}
+      width={640}
+      footer="You receive this digest as a member of the privacy team: for the requests assigned to you, and for unassigned requests as an administrator or processor. Dates are in the organisation's time zone."
+    >
+      <Title>Deadline digest for {dayLabel}</Title>
+      <Paragraph>
+        {reminders(total)} for requests that need attention. Each request is listed at most once a day for each reason.
+      </Paragraph>
+      {parts
+        .filter((p) => sections[p.key].items.length + sections[p.key].more > 0)
+        .map((p) => (
+          <Section key={p.key}>
+            <Subtitle>
+              {p.title} ({sections[p.key].items.length + sections[p.key].more})
+            </Subtitle>
+            <Text style={small}>{p.intro}</Text>
+            <Items section={sections[p.key]} what={p.what} />
+          </Section>
+        ))}
+      <ActionButton href={consoleUrl}>Open the request queue</ActionButton>
+    </StaffLayout>
   );
 }
 

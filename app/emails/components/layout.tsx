@@ -57,7 +57,10 @@ export type LayoutProps = {
   children: ReactNode;
 };
 
-export function Layout({ orgName, preview, children }: LayoutProps) {
+type FrameProps = { preview: string; first: ReactNode; footer: ReactNode; width?: number; children: ReactNode };
+
+/** The document around every email: preview line, a first line naming the sender, the content, a footer. */
+function Frame({ preview, first, footer, width = 560, children }: FrameProps) {
   return (
     <Html lang="en" dir="ltr">
       <Head>
@@ -66,18 +69,42 @@ export function Layout({ orgName, preview, children }: LayoutProps) {
       </Head>
       <Preview>{preview}</Preview>
       <Body style={body}>
-        <Container style={container}>
-          <Text style={orgLine}>{orgName}</Text>
+        <Container style={{ ...container, maxWidth: `${width}px` }}>
+          {first}
           {children}
           <Hr style={{ borderColor: colors.border, margin: "32px 0 16px" }} />
-          <Text style={footer}>
-            {orgName} sent you this email because a privacy request was made with this email address through our
-            privacy request portal.
-          </Text>
-          <Text style={footer}>Please do not reply: this mailbox is not monitored.</Text>
+          {footer}
         </Container>
       </Body>
     </Html>
+  );
+}
+
+/** Emails to requesters (and their agents). */
+export function Layout({ orgName, preview, children }: LayoutProps) {
+  const notice = (
+    <>
+      <Text style={footer}>
+        {orgName} sent you this email because a privacy request was made with this email address through our privacy
+        request portal.
+      </Text>
+      <Text style={footer}>Please do not reply: this mailbox is not monitored.</Text>
+    </>
+  );
+  return (
+    <Frame preview={preview} first={<Text style={orgLine}>{orgName}</Text>} footer={notice}>
+      {children}
+    </Frame>
+  );
+}
+
+/** Emails to the privacy team (digests, invitations, notices); `footer` says why they get it. */
+export function StaffLayout({ orgName, preview, footer: why, width, children }: LayoutProps & { footer: string; width?: number }) {
+  const first = <Text style={{ ...footer, fontWeight: 700 }}>{orgName} — privacy requests</Text>;
+  return (
+    <Frame preview={preview} first={first} footer={<Text style={footer}>{why}</Text>} width={width}>
+      {children}
+    </Frame>
   );
 }
 
