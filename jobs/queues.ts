@@ -28,6 +28,7 @@ export const jobDefinitions = {
   "send-request-email": { queue: "email", payload: z.object({ emailId: z.uuid() }).strict() },
   /** A staff invitation: the invite's id; the worker makes the link's token and mails it (ADR 019). */
   "send-staff-invitation": { queue: "email", payload: z.object({ inviteId: z.uuid() }).strict() },
+  "send-answer-notice": { queue: "email", payload: z.object({ answerId: z.uuid() }).strict() },
 } as const;
 
 export type JobName = keyof typeof jobDefinitions;

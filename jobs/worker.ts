@@ -28,6 +28,7 @@ import sendExpiryNotice from "./processors/send-expiry-notice.ts";
 import sendPackageCode from "./processors/send-package-code.ts";
 import sendRequestEmail from "./processors/send-request-email.ts";
 import sendStaffInvitation from "./processors/send-staff-invitation.ts";
+import sendAnswerNotice from "./processors/send-answer-notice.ts";
 import sendVerification from "./processors/send-verification.ts";
 import { closeQueues, jobDefinitions, queueNames, type QueueName } from "./queues.ts";
 import { registerSchedules } from "./schedules.ts";
@@ -49,6 +50,7 @@ export const processors: Processor[] = [
   sendPackageCode,
   sendRequestEmail,
   sendStaffInvitation,
+  sendAnswerNotice,
 ];
 
 const log = rootLogger.child({ process: "worker" });

@@ -9,13 +9,19 @@
  * while the organisation waits for a clarification, so none is invented here.
  */
 import { randomUUID } from "node:crypto";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import { requestAnswers, requests, type RequestStatus } from "#db/schema/index.ts";
+import { requestAnswers, requestEvents, requests, staffUsers, type RequestStatus } from "#db/schema/index.ts";
+import { enqueue } from "#jobs/queues.ts";
 import { decrypt, encrypt } from "#app/utils/crypto.server.ts";
+import { getEnv } from "#app/utils/env.server.ts";
+import { logger } from "#app/utils/logger.server.ts";
+import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
+import { formatDueDate } from "./deadlines.ts";
 import { DomainError } from "./errors.ts";
+import { requestTypeLabels } from "./request-types.ts";
 
 export const MAX_ANSWER_LENGTH = 4000;
 
@@ -41,7 +47,7 @@ export function cleanAnswer(body: string): string {
  */
 export async function recordAnswer(db: Executor, input: { requestId: string; body: string }, clock: Clock = systemClock): Promise<{ answerId: string }> {
   const body = cleanAnswer(input.body);
-  return db.transaction(async (tx) => {
+  const recorded = await db.transaction(async (tx) => {
     const [row] = await tx.select({ id: requests.id, status: requests.status }).from(requests).where(eq(requests.id, input.requestId)).for("no key update");
     if (!row) throw new DomainError("not_found", "We could not find that request.", 404);
     if (!ANSWERABLE.includes(row.status)) {
@@ -58,6 +64,56 @@ export async function recordAnswer(db: Executor, input: { requestId: string; bod
     );
     return { answerId };
   });
+  // The team is told by email (after the commit; ids only in the job). A lost job loses only the email: the request
+  // is back in review in the queue, and the request page shows the answer.
+  try {
+    await enqueue("send-answer-notice", { answerId: recorded.answerId });
+  } catch (err) {
+    logger.warn({ err, requestId: input.requestId }, "could not queue the answer notice to staff");
+  }
+  return recorded;
+}
+
+/**
+ * Job `send-answer-notice`: tells the request's assignee (or, for an unassigned request, every active admin and
+ * processor) that the requester answered — reference, type and due date only, never the answer. Recorded with the
+ * audit event `request.answer_notice_sent`; a second run finds it and sends nothing.
+ */
+export async function sendAnswerNotice(db: Executor, answerId: string, clock: Clock = systemClock) {
+  const [found] = await db
+    .select({ answer: requestAnswers, request: requests })
+    .from(requestAnswers)
+    .innerJoin(requests, eq(requests.id, requestAnswers.requestId))
+    .where(eq(requestAnswers.id, answerId))
+    .limit(1);
+  if (!found) return { sent: 0 };
+  const { request } = found;
+  const already = await db
+    .select({ id: requestEvents.id })
+    .from(requestEvents)
+    .where(and(eq(requestEvents.requestId, request.id), eq(requestEvents.action, "request.answer_notice_sent"), sql`${requestEvents.details}->>'answerId' = ${answerId}`))
+    .limit(1);
+  if (already.length > 0) return { sent: 0 };
+  const team = await db
+    .select({ id: staffUsers.id, email: staffUsers.email })
+    .from(staffUsers)
+    .where(
+      and(
+        isNull(staffUsers.disabledAt),
+        inArray(staffUsers.role, ["admin", "processor"]),
+        request.assigneeId ? eq(staffUsers.id, request.assigneeId) : sql`true`,
+      ),
+    );
+  const props = {
+    reference: request.reference,
+    requestTypeLabel: requestTypeLabels[request.type],
+    requestUrl: `${getEnv().APP_URL}/admin/requests/${request.reference}`,
+    dueLabel: formatDueDate(request.extendedDueAt ?? request.dueAt),
+    assigned: request.assigneeId !== null,
+  };
+  for (const member of team) await sendEmail({ to: member.email, template: "answer-received", props });
+  await appendEvent(db, { requestId: request.id, actorType: "system", actorId: "send-answer-notice", action: "request.answer_notice_sent", details: { answerId, recipients: team.length } }, clock);
+  return { sent: team.length };
 }
 
 export type RequestAnswer = { id: string; body: string; createdAt: Date };

@@ -26,6 +26,7 @@ import ExtensionNotice from "#app/emails/extension-notice.tsx";
 import MoreInformation from "#app/emails/more-information.tsx";
 import RequestExpired from "#app/emails/request-expired.tsx";
 import StaffInvitation from "#app/emails/staff-invitation.tsx";
+import AnswerReceived from "#app/emails/answer-received.tsx";
 import VerificationCode from "#app/emails/verification-code.tsx";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger as rootLogger, scrubString } from "#app/utils/logger.server.ts";
@@ -49,6 +50,7 @@ export const templates = {
   "request-expired": RequestExpired,
   "deadline-digest": DeadlineDigest,
   "staff-invitation": StaffInvitation,
+  "answer-received": AnswerReceived,
 } as const;
 
 export type TemplateName = keyof typeof templates;
@@ -72,6 +74,8 @@ export const subjects: { [N in TemplateName]: (props: TemplateProps<N>) => strin
   "deadline-digest": (props) => `Deadline digest for ${props.dayLabel}: ${reminders(digestCount(props.sections))}`,
   // Staff email: the organisation only; the link is in the body.
   "staff-invitation": (props) => `Your invitation to the ${props.orgName} privacy team`,
+  // Staff email: the reference only.
+  "answer-received": (props) => `The requester answered: ${props.reference} is back in review`,
 };
 
 /** The props of template N typed `RequiredText` (text the email cannot go out without). */
@@ -94,6 +98,7 @@ export const requiredTexts: { [N in TemplateName]: Record<RequiredTextKeys<N>, t
   "request-expired": {},
   "deadline-digest": {},
   "staff-invitation": {},
+  "answer-received": {},
 };
 
 export function isTemplateName(name: string): name is TemplateName {

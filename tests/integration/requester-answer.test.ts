@@ -93,6 +93,14 @@ describe("the requester answers a request for more information", () => {
     expect(JSON.stringify(events)).not.toContain("SO-77213");
     expect((await publicTimeline(db(), r.id)).map((t) => t.text)).toContain("You sent us the information we asked for.");
 
+    // The assignee is told by email: the reference and where to read it, not the answer.
+    const notice = await testMailbox().waitFor((m) => m.to.includes(processor.email) && m.subject.includes(r.reference), 15_000);
+    expect(notice.subject).toBe(`The requester answered: ${r.reference} is back in review`);
+    expect(notice.text).toContain(`${portal.baseUrl}/admin/requests/${r.reference}`);
+    expect(notice.text).toContain("You receive this as the request's assignee.");
+    expect(notice.text + notice.html).not.toContain("SO-77213");
+    await expect.poll(async () => (await listEvents(db(), r.id)).find((e) => e.action === "request.answer_notice_sent")?.details).toEqual({ answerId: stored[0]!.id, recipients: 1 });
+
     // The requester's page thanks them and no longer offers the form.
     const thanks = await (await fetch(`${statusUrl}?answered=1`)).text();
     expect(thanks).toContain("we received your answer");

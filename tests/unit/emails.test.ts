@@ -102,6 +102,7 @@ describe("template registry", () => {
     expect(Object.keys(templates).sort()).toEqual([
       "acknowledgement",
       "agent-confirmation",
+      "answer-received",
       "completion",
       "deadline-digest",
       "denial",

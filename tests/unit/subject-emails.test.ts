@@ -255,6 +255,7 @@ describe("required text", () => {
       "deadline-digest": {},
       "request-expired": {},
       "staff-invitation": {},
+      "answer-received": {},
     });
   });
 
