@@ -1,9 +1,10 @@
 /**
  * Sent right after intake: the code (and a link) that proves the requester controls the email address.
  */
-import { Text } from "@react-email/components";
-import { ActionButton, Layout, paragraph } from "./components/layout.tsx";
-import { Panel, Paragraph, Title, formatDuration } from "./components/parts.tsx";
+import { ActionButton, Layout } from "./components/layout.tsx";
+import { CodePanel, Paragraph, Title, formatDuration } from "./components/parts.tsx";
+
+export { formatCode } from "./components/parts.tsx";
 
 export type VerificationCodeProps = {
   orgName: string;
@@ -15,13 +16,7 @@ export type VerificationCodeProps = {
   requestTypeLabel: string;
 };
 
-/** "123456" → "123 456"; anything else is shown as given. */
-export function formatCode(code: string): string {
-  return /^\d{6}$/.test(code) ? `${code.slice(0, 3)} ${code.slice(3)}` : code;
-}
-
 export default function VerificationCode({ orgName, code, verifyUrl, expiresInMinutes, requestTypeLabel }: VerificationCodeProps) {
-  const shown = formatCode(code);
   const minutes = formatDuration(expiresInMinutes);
   return (
     <Layout orgName={orgName} preview={`Confirm your privacy request to ${orgName}. The code expires in ${minutes}.`}>
@@ -33,21 +28,7 @@ export default function VerificationCode({ orgName, code, verifyUrl, expiresInMi
       <Paragraph>
         Request: <strong>{requestTypeLabel}</strong>
       </Paragraph>
-      <Panel style={{ textAlign: "center" }}>
-        <Text style={{ ...paragraph, margin: "0 0 4px" }}>Your verification code is</Text>
-        <Text
-          style={{
-            fontFamily: "'SFMono-Regular', Consolas, 'Liberation Mono', Menlo, monospace",
-            fontSize: "32px",
-            fontWeight: 700,
-            letterSpacing: "4px",
-            lineHeight: "40px",
-            margin: 0,
-          }}
-        >
-          {shown}
-        </Text>
-      </Panel>
+      <CodePanel code={code} intro="Your verification code is" />
       <Paragraph>Or confirm with one click:</Paragraph>
       <ActionButton href={verifyUrl}>Confirm my request</ActionButton>
       <Paragraph>

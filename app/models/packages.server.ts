@@ -514,15 +514,8 @@ export async function sendDownloadCode(db: Executor, codeId: string, clock: Cloc
     .where(eq(packageDownloadCodes.id, codeId));
   await sendEmail({
     to: decryptIdentity(row.request).email,
-    template: "verification-code",
-    props: {
-      orgName: env.ORG_NAME,
-      code,
-      // The code is typed on the status page; the button only leads back to the portal.
-      verifyUrl: `${env.APP_URL}/`,
-      expiresInMinutes: env.VERIFICATION_CODE_TTL_MINUTES,
-      requestTypeLabel: `Download of your data (request ${row.request.reference})`,
-    },
+    template: "download-code",
+    props: { code, reference: row.request.reference, expiresInMinutes: env.VERIFICATION_CODE_TTL_MINUTES },
   });
   await db.transaction(async (tx) => {
     await tx.update(packageDownloadCodes).set({ sentAt: clock() }).where(eq(packageDownloadCodes.id, codeId));

@@ -27,6 +27,7 @@ import MoreInformation from "#app/emails/more-information.tsx";
 import RequestExpired from "#app/emails/request-expired.tsx";
 import StaffInvitation from "#app/emails/staff-invitation.tsx";
 import AnswerReceived from "#app/emails/answer-received.tsx";
+import DownloadCode from "#app/emails/download-code.tsx";
 import VerificationCode from "#app/emails/verification-code.tsx";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger as rootLogger, scrubString } from "#app/utils/logger.server.ts";
@@ -51,6 +52,7 @@ export const templates = {
   "deadline-digest": DeadlineDigest,
   "staff-invitation": StaffInvitation,
   "answer-received": AnswerReceived,
+  "download-code": DownloadCode,
 } as const;
 
 export type TemplateName = keyof typeof templates;
@@ -76,6 +78,7 @@ export const subjects: { [N in TemplateName]: (props: TemplateProps<N>) => strin
   "staff-invitation": (props) => `Your invitation to the ${props.orgName} privacy team`,
   // Staff email: the reference only.
   "answer-received": (props) => `The requester answered: ${props.reference} is back in review`,
+  "download-code": (props) => `Your code to download your data (${props.reference})`,
 };
 
 /** The props of template N typed `RequiredText` (text the email cannot go out without). */
@@ -99,6 +102,7 @@ export const requiredTexts: { [N in TemplateName]: Record<RequiredTextKeys<N>, t
   "deadline-digest": {},
   "staff-invitation": {},
   "answer-received": {},
+  "download-code": {},
 };
 
 export function isTemplateName(name: string): name is TemplateName {

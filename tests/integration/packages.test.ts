@@ -159,6 +159,8 @@ describe("packages", () => {
     expect(await sendDownloadCode(db(), challenge!.id)).toBe("skipped");
     expect(await downloadInfo(db(), id)).toMatchObject({ codeSent: true });
     const mail = await testMailbox().waitFor((m) => m.to.includes(email) && m.text.includes("Download of your data"));
+    expect(mail.subject).toMatch(/^Your code to download your data \(PR-[A-Z0-9-]+\)$/);
+    expect(mail.text).not.toContain("Confirm your privacy request");
     const code = /\b(\d{3}) ?(\d{3})\b/.exec(mail.text)!.slice(1).join("");
 
     const wrong = code === "000000" ? "111111" : "000000";

@@ -106,6 +106,7 @@ describe("template registry", () => {
       "completion",
       "deadline-digest",
       "denial",
+      "download-code",
       "extension-notice",
       "more-information",
       "request-expired",

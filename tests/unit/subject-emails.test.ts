@@ -256,6 +256,7 @@ describe("required text", () => {
       "request-expired": {},
       "staff-invitation": {},
       "answer-received": {},
+      "download-code": {},
     });
   });
 

@@ -109,3 +109,29 @@ export function formatDuration(minutes: number): string {
   if (minutes >= 60 && minutes % 60 === 0) return plural(minutes / 60, "hour");
   return plural(minutes, "minute");
 }
+
+/** "123456" → "123 456"; anything else is shown as given. */
+export function formatCode(code: string): string {
+  return /^\d{6}$/.test(code) ? `${code.slice(0, 3)} ${code.slice(3)}` : code;
+}
+
+/** A one-time code, large and spaced for reading and typing, after a line that says what it is. */
+export function CodePanel({ code, intro }: { code: string; intro: string }) {
+  return (
+    <Panel style={{ textAlign: "center" }}>
+      <Text style={{ ...paragraph, margin: "0 0 4px" }}>{intro}</Text>
+      <Text
+        style={{
+          fontFamily: "'SFMono-Regular', Consolas, 'Liberation Mono', Menlo, monospace",
+          fontSize: "32px",
+          fontWeight: 700,
+          letterSpacing: "4px",
+          lineHeight: "40px",
+          margin: 0,
+        }}
+      >
+        {formatCode(code)}
+      </Text>
+    </Panel>
+  );
+}
