@@ -107,12 +107,12 @@ export async function submitAgentRequest(db: Executor, input: AgentSubmitInput, 
       .insert(verificationChallenges)
       .values({ requestId: row.id, purpose: "consumer_confirmation", maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS, createdAt: receivedAt })
       .returning({ id: verificationChallenges.id });
-    // The agent is not an actor type of its own: the submission is the subject's side, marked submittedBy=agent.
+    // The agent acts here (actor `agent`, no id: the agent has no account; who they are is in the encrypted request).
     await appendEvent(
       tx,
       {
         requestId: row.id,
-        actorType: "subject",
+        actorType: "agent",
         action: "request.submitted",
         details: { type: input.type, regime: row.regime, jurisdiction: row.jurisdiction, requiredLevel: row.requiredVerificationLevel, submittedBy: "agent" },
       },
@@ -122,7 +122,7 @@ export async function submitAgentRequest(db: Executor, input: AgentSubmitInput, 
       tx,
       {
         requestId: row.id,
-        actorType: "subject",
+        actorType: "agent",
         action: "document.received",
         details: { documentId: document.id, kind: "agent_authorization", contentType: document.contentType, sizeBytes: document.sizeBytes },
       },

@@ -21,7 +21,7 @@ const optional = <T extends z.ZodType>(schema: T) =>
 const day = (what: string) =>
   z.string().refine((v) => parseIsoDay(v) !== null, { error: `${what} must be a date (YYYY-MM-DD).` });
 
-/** The viewer's URL parameters. `actor`: "subject", "system", "system:<job>" or "staff:<uuid>". */
+/** The viewer's URL parameters. `actor`: "subject", "agent", "system", "system:<job>" or "staff:<uuid>". */
 export const auditParamsSchema = z
   .object({
     reference: optional(
@@ -34,7 +34,7 @@ export const auditParamsSchema = z
       z
         .string()
         .max(120)
-        .regex(/^(subject|system|system:[a-z0-9-]{1,60}|staff:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, {
+        .regex(/^(subject|agent|system|system:[a-z0-9-]{1,60}|staff:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, {
           error: "Choose an actor from the list.",
         }),
     ),
@@ -85,6 +85,7 @@ export async function searchAuditLog(db: Executor, params: AuditParams, timeZone
     const [kind, id] = params.actor.split(/:(.*)/s) as [string, string | undefined];
     if (kind === "staff") where.push(eq(requestEvents.actorType, "staff"), eq(requestEvents.actorId, id!.toLowerCase()));
     else if (kind === "subject") where.push(eq(requestEvents.actorType, "subject"));
+    else if (kind === "agent") where.push(eq(requestEvents.actorType, "agent"));
     else if (id) where.push(eq(requestEvents.actorType, "system"), eq(requestEvents.actorId, id));
     else where.push(eq(requestEvents.actorType, "system"));
   }

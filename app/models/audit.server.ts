@@ -17,11 +17,11 @@
  */
 import { asc, eq, gt, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import { requestEvents, type RequestEventRow } from "#db/schema/index.ts";
+import { actorType, requestEvents, type RequestEventRow } from "#db/schema/index.ts";
 import { sha256Hex } from "#app/utils/crypto.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 
-export type ActorType = "subject" | "staff" | "system";
+export type ActorType = (typeof actorType.enumValues)[number];
 
 export type AuditEventInput = {
   requestId?: string | null;
@@ -180,7 +180,7 @@ function prepare(input: AuditEventInput) {
   if (!ACTION_RE.test(input.action) || input.action.length > 100) {
     throw new InvalidAuditEventError('action must be a dotted lower-case name such as "request.submitted"');
   }
-  if (!["subject", "staff", "system"].includes(input.actorType)) throw new InvalidAuditEventError("unknown actor type");
+  if (!(actorType.enumValues as readonly string[]).includes(input.actorType)) throw new InvalidAuditEventError("unknown actor type");
   let requestId: string | null = null;
   if (input.requestId != null) {
     if (!UUID_RE.test(input.requestId)) throw new InvalidAuditEventError("requestId must be a UUID");

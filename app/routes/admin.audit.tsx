@@ -31,6 +31,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const parsed = parseAuditParams(new URL(request.url).searchParams);
   const actors = [
     { value: "subject", label: "The requester (subject)" },
+    { value: "agent", label: "An authorized agent" },
     { value: "system", label: "The portal (system jobs)" },
     ...(await auditActors(db)),
   ];

@@ -1,7 +1,8 @@
 import { bigserial, index, jsonb, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { requests } from "./requests.ts";
 
-export const actorType = pgEnum("actor_type", ["subject", "staff", "system"]);
+/** Who acted: the data subject, an authorized agent acting for them (CCPA §7063), a staff member, or the system. */
+export const actorType = pgEnum("actor_type", ["subject", "staff", "system", "agent"]);
 
 /**
  * The audit trail. Append-only: a trigger (see the migration) refuses UPDATE and DELETE, and every row carries

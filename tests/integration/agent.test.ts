@@ -166,7 +166,8 @@ describe("agent intake", () => {
 
     const events = await listEvents(db(), row.id);
     expect(events.map((e) => e.action)).toEqual(["request.submitted", "document.received", "agent_confirmation.sent"]);
-    expect(events[0]!.details).toMatchObject({ type: "deletion", submittedBy: "agent" });
+    expect(events[0]!).toMatchObject({ actorType: "agent", actorId: null, details: { type: "deletion", submittedBy: "agent" } });
+    expect(events[1]!.actorType).toBe("agent");
     expect(events[1]!.details).toMatchObject({ kind: "agent_authorization", contentType: "application/pdf", sizeBytes: pdf.length });
     // The job is safe to run twice.
     expect(await sendAgentConfirmation(db(), challenge!.id)).toBe("skipped");

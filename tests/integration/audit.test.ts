@@ -190,6 +190,9 @@ describe("appendEvent", () => {
     await expect(appendEvent(db(), { actorType: "system", action: "a.b", requestId: "not-a-uuid" })).rejects.toBeInstanceOf(
       InvalidAuditEventError,
     );
+    // Actors are the schema's enum (subject, agent, staff, system); anything else is refused before the database.
+    await expect(appendEvent(db(), { actorType: "robot" as never, action: "a.b" })).rejects.toBeInstanceOf(InvalidAuditEventError);
+    expect(await appendEvent(db(), { actorType: "agent", action: "request.submitted" })).toMatchObject({ actorType: "agent", actorId: null });
   });
 });
 
