@@ -194,6 +194,16 @@ export async function policyStanding(db: Executor, staffId: string): Promise<Pol
   return { currentVersion: row.version, acknowledgedAt, acknowledged: acknowledgedAt !== null };
 }
 
+/**
+ * The version a staff member still has to acknowledge before acting on requests, or null (none published, already
+ * acknowledged, or an auditor — who never acts on requests).
+ */
+export async function versionToAcknowledge(db: Executor, staff: { id: string; role: StaffRole }): Promise<number | null> {
+  if (staff.role === "auditor") return null;
+  const standing = await policyStanding(db, staff.id);
+  return standing.acknowledged ? null : standing.currentVersion;
+}
+
 /** True when no policy is published, or `staffId` acknowledged the current version. */
 export async function hasAcknowledgedCurrent(db: Executor, staffId: string): Promise<boolean> {
   return (await policyStanding(db, staffId)).acknowledged;

@@ -10,7 +10,9 @@ import { effectiveStatus, parseQueueParams, queryQueue, queueSearchString, statu
 import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeLabels } from "#app/models/request-types.ts";
 import { listStaff } from "#app/models/staff.server.ts";
+import { PolicyBanner } from "#app/components/policy-banner.tsx";
 import { StaffNav } from "#app/components/staff-nav.tsx";
+import { versionToAcknowledge } from "#app/models/handling-policy.server.ts";
 import { getDb } from "#db/client.server.ts";
 import type { RequestStatus } from "#db/schema/index.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
@@ -34,7 +36,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       ...workers.filter((w) => w.id !== staff.id).map((w) => ({ value: w.id, label: w.name })),
     ],
   };
-  const me = { name: staff.name, role: staff.role };
+  const me = { name: staff.name, role: staff.role, mustAcknowledge: await versionToAcknowledge(db, staff) };
   const headers = { "Cache-Control": "no-store" };
   if (!parsed.ok) {
     return json(
@@ -118,6 +120,7 @@ export default function AdminRequests() {
           Signed in as {me.name} ({me.role}).
         </p>
         <StaffNav role={me.role} current="/admin" />
+        <PolicyBanner version={me.mustAcknowledge} back="/admin" />
         <Form method="post" action="/admin/logout">
           <button type="submit" className="secondary">
             Sign out

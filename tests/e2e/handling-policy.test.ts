@@ -90,6 +90,9 @@ describe("the data-handling policy in Chromium", () => {
     expect(adminErrors).toEqual([]);
 
     const { page, errors } = await pageFor(processor.id);
+    // The queue says so first, then every request page.
+    await page.goto(`${web.url}/admin`);
+    await page.getByTestId("policy-banner").waitFor();
     await page.goto(`${web.url}/admin/requests/${r.reference}`);
     await page.getByTestId("policy-banner").waitFor();
     expect(await page.getByTestId("policy-banner").textContent()).toContain("(version 1)");
