@@ -9,7 +9,7 @@ import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeInfo } from "#app/models/request-types.ts";
 import { DOWNLOAD_GRANT_MINUTES, downloadInfo, requestDownloadCode, verifyDownloadCode } from "#app/models/packages.server.ts";
 import { ANSWERABLE, MAX_ANSWER_LENGTH } from "#app/models/answers.server.ts";
-import { answerInformationRequest, CANCELLABLE, cancelRequest, getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
+import { answerInformationRequest, CANCELLABLE, cancelRequest, getRequestByStatusToken, publicTimeline, STATUS_LINK_DAYS_AFTER_CLOSE } from "#app/models/status.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { denialReasons, latestInformationRequest } from "#app/models/request-actions.server.ts";
@@ -34,7 +34,18 @@ const statusText: Record<string, string> = {
   closed: "Closed",
 };
 
-const notFound = () => new Response("Not found", { status: 404 });
+/**
+ * One answer for every link that does not open a request — unknown, replaced or expired alike, so it tells nothing
+ * about a token — that still helps the requester who clicked an older email: each email about a request carries a
+ * fresh link and only the newest works (an opt-out may send its acknowledgement and its completion within seconds).
+ */
+const notFound = () =>
+  json(
+    {
+      message: `We could not find a request for this link. Each email we send about a request has a new link and only the newest one works, so please use the link in our most recent email. Links also stop working ${STATUS_LINK_DAYS_AFTER_CLOSE} days after a request is closed.`,
+    },
+    { status: 404, headers: { "Cache-Control": "no-store" } },
+  );
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const db = getDb();

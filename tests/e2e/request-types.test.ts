@@ -151,6 +151,8 @@ describe("every request type in Chromium", () => {
     const wrong = await page.goto(link.replace(/.$/, (ch) => (ch === "A" ? "B" : "A")));
     expect(wrong?.status()).toBe(404);
     expect(await page.content()).not.toContain(reference);
+    // The same answer for every dead link, with the likely reason a requester meets one.
+    expect(await page.getByText("please use the link in our most recent email").count()).toBe(1);
     await context.close();
   });
 });
