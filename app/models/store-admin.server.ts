@@ -8,6 +8,7 @@
  * Every change and test is an audit event naming the staff member; secrets and identities never enter it.
  */
 import { eq, sql } from "drizzle-orm";
+import { json } from "@remix-run/node";
 import type { SubmissionResult } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { z } from "zod";
@@ -179,6 +180,16 @@ export async function getStoreForEditor(db: Executor, name: string): Promise<Sto
 // ---------------------------------------------------------------------------------------------------------------
 // Saving map text from the editor
 
+
+/** `getStoreForEditor` for a page's loader or action: an unknown store is a 404 with its message (no error page). */
+export async function requireStoreForEditor(db: Executor, name: string): Promise<StoreForEditor> {
+  try {
+    return await getStoreForEditor(db, name);
+  } catch (error) {
+    if (error instanceof DomainError && error.status === 404) throw json({ message: error.userMessage }, { status: 404 });
+    throw error;
+  }
+}
 export type SaveStoreInput = {
   text: string;
   /** Write-only fields: a non-empty value replaces that secret (and the map's value for it); empty keeps it. */

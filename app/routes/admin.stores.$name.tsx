@@ -10,7 +10,7 @@ import { MapText, StoreMapForm, type StoreMapFormData } from "#app/components/st
 import { DomainError } from "#app/models/errors.ts";
 import {
   describeTest,
-  getStoreForEditor,
+  requireStoreForEditor,
   saveStoreMapForm,
   secretFieldLabels,
   secretFormFields,
@@ -30,20 +30,11 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 const dateTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 const pathOf = (name: string) => `/admin/stores/${encodeURIComponent(name)}`;
 
-async function load(name: string) {
-  try {
-    return await getStoreForEditor(getDb(), name);
-  } catch (error) {
-    if (error instanceof DomainError && error.status === 404) throw json({ message: error.userMessage }, { status: 404 });
-    throw error;
-  }
-}
-
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const context = await requireStaffSession(request);
   const { staff } = context;
   const name = params.name ?? "";
-  const s = await load(name);
+  const s = await requireStoreForEditor(getDb(), name);
   const stateHint = (state: string, env?: string) =>
     state === "stored" ? "A value is stored (encrypted). Leave empty to keep it." : state === "env" ? `Read from the environment variable ${env}. A value typed here replaces that.` : "Not set.";
   return json(

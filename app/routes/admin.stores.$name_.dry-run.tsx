@@ -12,7 +12,7 @@ import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
 import { StaffNav } from "#app/components/staff-nav.tsx";
 import { DomainError } from "#app/models/errors.ts";
-import { dryRunForStaff, getStoreForEditor, storeKindLabels, type AccessPreview, type ErasurePreview } from "#app/models/store-admin.server.ts";
+import { dryRunForStaff, requireStoreForEditor, storeKindLabels, type AccessPreview, type ErasurePreview } from "#app/models/store-admin.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { readForm } from "#app/utils/forms.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
@@ -37,18 +37,9 @@ const schema = z.object({
   accountId: z.string().max(200, { error: "At most 200 characters." }).optional(),
 });
 
-async function storeOr404(name: string) {
-  try {
-    return await getStoreForEditor(getDb(), name);
-  } catch (error) {
-    if (error instanceof DomainError && error.status === 404) throw json({ message: error.userMessage }, { status: 404 });
-    throw error;
-  }
-}
-
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const staff = await requireStaff(request, { roles: ROLES.workers });
-  const s = await storeOr404(params.name ?? "");
+  const s = await requireStoreForEditor(getDb(), params.name ?? "");
   return json(
     {
       me: { name: staff.name, role: staff.role },
