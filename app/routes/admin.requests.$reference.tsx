@@ -344,24 +344,31 @@ function AssignForm({ assignees, current, meId }: { assignees: { id: string; nam
   );
 }
 
+/** A required choice from a reason list (denial templates, close reasons), with its errors tied to it. */
+function ReasonSelect({ label, meta, reasons }: { label: string; meta: Parameters<typeof getSelectProps>[0]; reasons: { code: string; label: string }[] }) {
+  return (
+    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors}>
+      <select {...getSelectProps(meta)} required defaultValue="">
+        <option value="" disabled>
+          Choose a reason…
+        </option>
+        {reasons.map((r) => (
+          <option key={r.code} value={r.code}>
+            {r.label}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 function DenyForm({ reasons }: { reasons: { code: string; label: string; text: string | null }[] }) {
   const [form, fields] = useIntentForm("deny");
   return (
     <Form method="post" {...getFormProps(form)}>
       <input type="hidden" name="intent" value="deny" />
       <FieldErrors id={form.errorId} errors={form.errors} />
-      <Field label="Reason" htmlFor={fields.reasonCode!.id} errorId={fields.reasonCode!.errorId} errors={fields.reasonCode!.errors}>
-        <select {...getSelectProps(fields.reasonCode!)} required defaultValue="">
-          <option value="" disabled>
-            Choose a reason…
-          </option>
-          {reasons.map((r) => (
-            <option key={r.code} value={r.code}>
-              {r.label}
-            </option>
-          ))}
-        </select>
-      </Field>
+      <ReasonSelect label="Reason" meta={fields.reasonCode!} reasons={reasons} />
       <details>
         <summary>What the requester reads for each reason</summary>
         <dl className="facts">
@@ -396,18 +403,7 @@ function CloseForm({ reasons }: { reasons: { code: string; label: string }[] }) 
     <Form method="post" {...getFormProps(form)}>
       <input type="hidden" name="intent" value="close" />
       <FieldErrors id={form.errorId} errors={form.errors} />
-      <Field label="Why close it" htmlFor={fields.reasonCode!.id} errorId={fields.reasonCode!.errorId} errors={fields.reasonCode!.errors}>
-        <select {...getSelectProps(fields.reasonCode!)} required defaultValue="">
-          <option value="" disabled>
-            Choose a reason…
-          </option>
-          {reasons.map((r) => (
-            <option key={r.code} value={r.code}>
-              {r.label}
-            </option>
-          ))}
-        </select>
-      </Field>
+      <ReasonSelect label="Why close it" meta={fields.reasonCode!} reasons={reasons} />
       <button type="submit" className="secondary">
         Close request
       </button>
