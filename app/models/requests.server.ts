@@ -309,32 +309,6 @@ export async function findRequestsByEmail(db: Executor, email: string) {
   return db.select().from(requests).where(eq(requests.emailIndex, emailBlindIndex(email))).orderBy(desc(requests.receivedAt));
 }
 
-export type RequestListItem = Pick<
-  RequestRow,
-  "id" | "reference" | "type" | "regime" | "jurisdiction" | "status" | "receivedAt" | "dueAt" | "extendedDueAt" | "verificationLevel"
->;
-
-/** The staff queue: newest first, no identity. (Filters, search and sorting come with the staff console.) */
-export async function listRequests(db: Executor, { limit = 50, offset = 0 } = {}): Promise<RequestListItem[]> {
-  return db
-    .select({
-      id: requests.id,
-      reference: requests.reference,
-      type: requests.type,
-      regime: requests.regime,
-      jurisdiction: requests.jurisdiction,
-      status: requests.status,
-      receivedAt: requests.receivedAt,
-      dueAt: requests.dueAt,
-      extendedDueAt: requests.extendedDueAt,
-      verificationLevel: requests.verificationLevel,
-    })
-    .from(requests)
-    .orderBy(desc(requests.receivedAt))
-    .limit(Math.min(Math.max(limit, 1), 200))
-    .offset(Math.max(offset, 0));
-}
-
 /** Other requests by the same subject (same blind index), newest first — for spotting manifestly excessive repeats. */
 export async function listSubjectHistory(db: Executor, request: Pick<RequestRow, "id" | "emailIndex">) {
   const rows = await db
