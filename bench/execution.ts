@@ -1,5 +1,5 @@
 /**
- * `npm run bench:execution [-- --quick] [--reuse] [--keep] [--dry] [--subjects 200] [--requests 400] [--concurrency 10]`
+ * `npm run bench:execution [-- --quick] [--reuse] [--keep] [--dry] [--subjects 200] [--requests 400] [--concurrency 10] [--scale-workers 2]`
  * (sizes: `--customers 1000000 --orders 10000000 --contacts 1000000 --events 5000000 --heavy 100000,1000000 --small 10000`)
  *
  * Executing requests against large connected stores (issue 4, item 11). Stores (bench/execution-data.ts): the demo
@@ -19,10 +19,13 @@
  *     subjects (every customer has the same rows); each subject's rows are read once (untimed) before its timed
  *     run, so both start warm. Every erasure is checked in the stores.
  *  2. flatness — the same engine erasure in the 10k-customer copies; the p50 ratio must stay within 1.5×.
- *  3. throughput — `--requests` deletion requests approved at once (`approveRequest`, as the console does), run by
+ *  3. throughput — `--requests` deletion requests approved (`approveRequest`, as the console does) while the execution
+ *     queue is paused, so that the clock, started when the queue resumes, times the worker draining a backlog, run by
  *     ONE worker process (jobs/worker.ts, WORKER_CONCURRENCY `--concurrency`) through the real flow (execute-request
  *     → execute-store per store → finalize-request → send-completion): requests per second, and the worker's own
- *     per-job timings (its "job done" log lines) to show where the time goes.
+ *     per-job timings (its "job done" log lines) and the CPU the worker, PostgreSQL, MariaDB and Redis each used per
+ *     request (/proc, bench/lib.ts `serviceCpuSeconds`) to show where the time goes. Then the same again with
+ *     `--scale-workers N` (default 2; 0 or 1 skips it) worker processes, to show what more processes buy on this machine.
  *     `--profile DIR` records the worker's CPU profile (node --cpu-prof) and prints where its CPU went;
  *     BENCH_WORKER_ROOT=/other/checkout runs the worker from another checkout (a change to the flow, A/B).
  *  4. access — the two heavy subjects' access requests through the same worker process (streamed export, encrypted
@@ -42,7 +45,7 @@ import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import postgres from "postgres";
 import { HEAVY_SUBJECTS, dropMarketing, emailOf, ensureMarketing, ensureShop } from "./execution-data.ts";
-import { databaseExists, dropDatabase, fmt, freshDatabase, loadAverage, machineLine, percentile, root, sweepRedis, writeBenchmarkBlock } from "./lib.ts";
+import { cpuSeconds, databaseExists, dropDatabase, fmt, freshDatabase, loadAverage, machineLine, percentile, root, serviceCpuSeconds, sweepRedis, writeBenchmarkBlock } from "./lib.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -56,6 +59,7 @@ const { values: args } = parseArgs({
     subjects: { type: "string" },
     requests: { type: "string" },
     concurrency: { type: "string", default: "10" },
+    "scale-workers": { type: "string", default: "2" },
     reuse: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     dry: { type: "boolean", default: false },
@@ -73,16 +77,17 @@ const SIZE = {
   subjects: num(args.subjects, 200, 50),
   requests: num(args.requests, 400, 100),
   concurrency: Number(args.concurrency),
+  scaleWorkers: Number(args["scale-workers"]),
 };
 const HEAVY = (args.heavy ?? (Q ? "10000,100000" : "100000,1000000")).split(",").map(Number) as [number, number];
 const ok = (n: number, lo: number, hi: number) => Number.isInteger(n) && n >= lo && n <= hi;
 if (
   !ok(SIZE.customers, 1000, 20_000_000) || !ok(SIZE.orders, SIZE.customers, 200_000_000) || !ok(SIZE.contacts, 1000, 20_000_000) ||
   !ok(SIZE.events, 0, 200_000_000) || !ok(SIZE.small, 1000, SIZE.customers) || !ok(SIZE.subjects, 10, 10_000) || !ok(SIZE.requests, 10, 100_000) ||
-  !ok(SIZE.concurrency, 1, 100) || HEAVY.length !== 2 || !HEAVY.every((h) => ok(h, 1, 100_000_000)) || SIZE.contacts > SIZE.customers
+  !ok(SIZE.concurrency, 1, 100) || !ok(SIZE.scaleWorkers, 0, 16) || HEAVY.length !== 2 || !HEAVY.every((h) => ok(h, 1, 100_000_000)) || SIZE.contacts > SIZE.customers
 ) {
   console.error(
-    "usage: npm run bench:execution -- [--quick] [--customers N] [--orders N] [--contacts N ≤ customers] [--events N] [--heavy A,B] [--small N] [--subjects 10..] [--requests 10..] [--concurrency 1..100] [--reuse] [--keep] [--dry]",
+    "usage: npm run bench:execution -- [--quick] [--customers N] [--orders N] [--contacts N ≤ customers] [--events N] [--heavy A,B] [--small N] [--subjects 10..] [--requests 10..] [--concurrency 1..100] [--scale-workers 0..16] [--reuse] [--keep] [--dry]",
   );
   process.exit(64);
 }
@@ -153,7 +158,7 @@ const portalEnv = {
 Object.assign(process.env, portalEnv);
 
 const { getDb, closeDb } = await import("#db/client.server.ts");
-const { eq, inArray, sql: dsql } = await import("drizzle-orm");
+const { eq, sql: dsql } = await import("drizzle-orm");
 const { requests } = await import("#db/schema/index.ts");
 const { insertRequest } = await import("#app/models/requests.server.ts");
 const { approveRequest } = await import("#app/models/request-actions.server.ts");
@@ -165,7 +170,7 @@ const { buildPlan } = await import("#app/models/engine/plan.ts");
 const { planErasure, erasureStatements } = await import("#app/models/engine/erasure.ts");
 const { postgresDialect, mysqlDialect } = await import("#app/models/engine/sql.ts");
 const { demoMap } = await import("#scripts/demo-stores/index.ts");
-const { closeQueues } = await import("#jobs/queues.ts");
+const { closeQueues, getQueue, jobDefinitions } = await import("#jobs/queues.ts");
 const { closeMailer } = await import("#app/utils/mailer.server.ts");
 const { closeRedis } = await import("#app/utils/redis.server.ts");
 type Connector = Awaited<ReturnType<typeof createConnector>>;
@@ -376,7 +381,7 @@ const { subjectCost } = await (async () => {
   }
   return { subjectCost: { dryRunFreshConnectorP50: p(dry, 50) } };
 })();
-console.log(`  dry run with a fresh connector per store (as execute-store does): p50 ${fmt(subjectCost.dryRunFreshConnectorP50, 1)} ms for both stores`);
+console.log(`  dry run with a fresh connector per store (what execute-store paid before ADR 021): p50 ${fmt(subjectCost.dryRunFreshConnectorP50, 1)} ms for both stores`);
 
 const flatRatio = p(engine, 50) / p(small, 50);
 console.log(`flatness: p50 ${fmt(p(small, 50), 1)} ms at ${fmt(SIZE.small)} vs ${fmt(p(engine, 50), 1)} ms at ${fmt(SIZE.customers)} (${flatRatio.toFixed(2)}×); erased ${smallOk}/${smallIds.length}`);
@@ -425,12 +430,6 @@ function startWorkerProcess() {
   return { child, timings, started };
 }
 
-/** CPU seconds (user + system) a process used so far. */
-function cpuSeconds(pid: number) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
 function rssKiB(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return { rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0), hwm: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) };
@@ -439,17 +438,85 @@ function rssKiB(pid: number) {
 async function waitCompleted(ids: string[], timeoutMs: number) {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const rows = await db.select({ status: requests.status }).from(requests).where(inArray(requests.id, ids));
-    const stuck = rows.filter((r) => r.status === "action_required" || r.status === "denied");
-    if (stuck.length > 0) throw new Error(`${stuck.length} request(s) ended in ${stuck[0]!.status}`);
-    if (rows.every((r) => r.status === "completed")) return;
+    // One cheap aggregate per poll (the poll shares the machine's two cores with the worker and the stores).
+    const [left] = await db.execute<{ open: number; stuck: number; status: string | null }>(
+      dsql`select count(*) filter (where status <> 'completed')::int as open,
+                  count(*) filter (where status in ('action_required', 'denied'))::int as stuck,
+                  min(status::text) filter (where status in ('action_required', 'denied')) as status
+           from ${requests} where id = any(${`{${ids.join(",")}}`}::uuid[])`,
+    );
+    if (left!.stuck > 0) throw new Error(`${left!.stuck} request(s) ended in ${left!.status}`);
+    if (left!.open === 0) return;
     if (performance.now() > deadline) throw new Error(`requests not completed within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
+type Drain = {
+  perSecond: number;
+  ms: number;
+  erased: number;
+  cpuMsPerRequest: number;
+  cpuShare: number;
+  machineCpu: Record<"postgres" | "mariadb" | "redis" | "machine", number>;
+  byJob: Record<string, { n: number; p50: number; mean: number; total: number }>;
+};
+
+/**
+ * `--requests` fresh deletion requests, approved by staff (the web's work, not the worker's) while the execution queue
+ * is paused; the clock runs from the queue's resume to the last request completed: the rate at which the given worker
+ * processes drain a backlog, their CPU and the machine's per request, and their per-job timings.
+ */
+async function drain(workers: ReturnType<typeof startWorkerProcess>[], label: string): Promise<Drain> {
+  const ids = await freshSubjects(shopSql, SIZE.contacts, SIZE.requests, taken);
+  const requestIds = [];
+  for (const g of ids) requestIds.push(await verifiedRequest("deletion", g));
+  const executionQueue = getQueue(jobDefinitions["execute-request"].queue);
+  await executionQueue.pause();
+  for (const id of requestIds) await approveRequest(db, { requestId: id, actor });
+  await new Promise((r) => setTimeout(r, 1000)); // let the workers finish any job they had taken
+  for (const w of workers) w.timings.length = 0;
+  console.log(`throughput: ${SIZE.requests} approved deletion requests waiting, ${label} (concurrency ${SIZE.concurrency} each)…`);
+  const workerCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0);
+  const cpuBefore = workerCpu();
+  const servicesBefore = serviceCpuSeconds();
+  const started = performance.now();
+  await executionQueue.resume();
+  await waitCompleted(requestIds, 30 * 60_000);
+  const ms = performance.now() - started;
+  const cpu = workerCpu() - cpuBefore;
+  const servicesAfter = serviceCpuSeconds();
+  const perRequestMs = (k: keyof typeof servicesAfter) => ((servicesAfter[k] - servicesBefore[k]) * 1000) / SIZE.requests;
+  const machineCpu = { postgres: perRequestMs("postgres"), mariadb: perRequestMs("mariadb"), redis: perRequestMs("redis"), machine: perRequestMs("machine") };
+  let erased = 0;
+  for (const g of ids) if (await isErased(shopSql, marketingConn, g)) erased++;
+  const timings = workers.flatMap((w) => w.timings);
+  const byJob: Drain["byJob"] = {};
+  for (const name of new Set(timings.map((t) => t.job))) {
+    const xs = timings.filter((t) => t.job === name).map((t) => t.ms);
+    const total = xs.reduce((a, b) => a + b, 0);
+    byJob[name] = { n: xs.length, p50: p(xs, 50), mean: total / xs.length, total };
+  }
+  const result = { perSecond: SIZE.requests / (ms / 1000), ms, erased, byJob, machineCpu, cpuMsPerRequest: (cpu * 1000) / SIZE.requests, cpuShare: cpu / (ms / 1000) };
+  console.log(`  ${fmt(result.perSecond, 1)} requests/s (${fmt(ms)} ms), erased ${erased}/${SIZE.requests}; worker CPU ${fmt(result.cpuMsPerRequest, 1)} ms per request (${fmt(100 * result.cpuShare)} % of one core)`);
+  console.log(`  CPU per request: machine ${fmt(machineCpu.machine, 1)} ms = workers ${fmt(result.cpuMsPerRequest, 1)} + PostgreSQL ${fmt(machineCpu.postgres, 1)} + MariaDB ${fmt(machineCpu.mariadb, 1)} + Redis ${fmt(machineCpu.redis, 1)} + the rest (this benchmark's SMTP catcher and polling, other processes)`);
+  for (const [job, t] of Object.entries(byJob)) console.log(`  ${job}: ${t.n} jobs, p50 ${fmt(t.p50)} ms, mean ${fmt(t.mean, 1)} ms`);
+  return result;
+}
+
+/** SIGTERM, then SIGKILL after 15 s; resolves when the process has exited. */
+async function stopChild(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 const worker = startWorkerProcess();
-let throughput: { perSecond: number; ms: number; erased: number; cpuMsPerRequest: number; cpuShare: number; byJob: Record<string, { n: number; p50: number; mean: number; total: number }> } | undefined;
+let throughput: Drain | undefined;
+let scaled: Drain | undefined;
 const access: { rows: number; ms: number; jobs: string; sizeBytes: number; rssGrowthMiB: number; hwmGrowthMiB: number }[] = [];
 try {
   await worker.started;
@@ -459,29 +526,17 @@ try {
   for (const id of warm) await approveRequest(db, { requestId: id, actor });
   await waitCompleted(warm, 60_000);
 
-  // 3. Throughput.
-  const ids = await freshSubjects(shopSql, SIZE.contacts, SIZE.requests, taken);
-  const requestIds = [];
-  for (const g of ids) requestIds.push(await verifiedRequest("deletion", g));
-  worker.timings.length = 0;
-  console.log(`throughput: ${SIZE.requests} deletion requests approved at once, one worker process (concurrency ${SIZE.concurrency})…`);
-  const cpuBefore = cpuSeconds(pid);
-  const started = performance.now();
-  for (const id of requestIds) await approveRequest(db, { requestId: id, actor });
-  await waitCompleted(requestIds, 30 * 60_000);
-  const ms = performance.now() - started;
-  const cpu = cpuSeconds(pid) - cpuBefore;
-  let erased = 0;
-  for (const g of ids) if (await isErased(shopSql, marketingConn, g)) erased++;
-  const byJob: NonNullable<typeof throughput>["byJob"] = {};
-  for (const name of new Set(worker.timings.map((t) => t.job))) {
-    const xs = worker.timings.filter((t) => t.job === name).map((t) => t.ms);
-    const total = xs.reduce((a, b) => a + b, 0);
-    byJob[name] = { n: xs.length, p50: p(xs, 50), mean: total / xs.length, total };
+  // 3. Throughput: one worker process, then (--scale-workers N) N of them on the same machine.
+  throughput = await drain([worker], "one worker process");
+  if (SIZE.scaleWorkers > 1) {
+    const extra = Array.from({ length: SIZE.scaleWorkers - 1 }, () => startWorkerProcess());
+    try {
+      await Promise.all(extra.map((w) => w.started));
+      scaled = await drain([worker, ...extra], `${SIZE.scaleWorkers} worker processes`);
+    } finally {
+      await Promise.all(extra.map((w) => stopChild(w.child)));
+    }
   }
-  throughput = { perSecond: SIZE.requests / (ms / 1000), ms, erased, byJob, cpuMsPerRequest: (cpu * 1000) / SIZE.requests, cpuShare: cpu / (ms / 1000) };
-  console.log(`  ${fmt(throughput.perSecond, 1)} requests/s (${fmt(ms)} ms), erased ${erased}/${SIZE.requests}; worker CPU ${fmt(throughput.cpuMsPerRequest, 1)} ms per request (${fmt(100 * throughput.cpuShare)} % of one core)`);
-  for (const [job, t] of Object.entries(byJob)) console.log(`  ${job}: ${t.n} jobs, p50 ${fmt(t.p50)} ms, mean ${fmt(t.mean, 1)} ms`);
 
   // 4. Heavy access exports.
   for (const [i, g] of HEAVY_SUBJECTS.entries()) {
@@ -551,13 +606,19 @@ const markdown = [
   `| floor (same statements replayed, same drivers) | ${fmt(p(floor, 50), 1)} ms | ${fmt(p(floor, 95), 1)} ms | ${storeCol(0, floorPer)} ms | ${storeCol(1, floorPer)} ms |`,
   `| engine at ${fmt(SIZE.small)} customers | ${fmt(p(small, 50), 1)} ms | ${fmt(p(small, 95), 1)} ms | | |`,
   "",
-  `**Erasure requests through one worker process** (concurrency ${SIZE.concurrency}): ${SIZE.requests} approved at once, all completed in ${fmt(tp.ms / 1000, 1)} s = **${fmt(tp.perSecond, 1)} requests/s** (${tp.erased}/${SIZE.requests} checked erased). The worker process used ${fmt(tp.cpuMsPerRequest, 1)} ms of CPU per request (${fmt(100 * tp.cpuShare)} % of one core over the run). Where the worker's time goes (its own job timings; jobs overlap, up to ${SIZE.concurrency} at a time):`,
+  `**Erasure requests through one worker process** (concurrency ${SIZE.concurrency}): ${SIZE.requests} requests approved while the execution queue was paused, then the queue resumed; the worker drained them in ${fmt(tp.ms / 1000, 1)} s = **${fmt(tp.perSecond, 1)} requests/s** (${tp.erased}/${SIZE.requests} checked erased). The worker process used ${fmt(tp.cpuMsPerRequest, 1)} ms of CPU per request (${fmt(100 * tp.cpuShare)} % of one core over the run). CPU per request across the machine: ${fmt(tp.machineCpu.machine, 1)} ms, of which the worker ${fmt(tp.cpuMsPerRequest, 1)}, PostgreSQL (the portal's database and the shop) ${fmt(tp.machineCpu.postgres, 1)}, MariaDB ${fmt(tp.machineCpu.mariadb, 1)}, Redis ${fmt(tp.machineCpu.redis, 1)}; the rest is this benchmark (its SMTP catcher and polling). At ${TARGET.perSecond}/s the machine's ${os.cpus().length} cores allow ${fmt((os.cpus().length * 1000) / TARGET.perSecond, 1)} ms per request, one worker process ${fmt(1000 / TARGET.perSecond, 1)} ms. Where the worker's time goes (its own job timings; jobs overlap, up to ${SIZE.concurrency} at a time):`,
   "",
   "| job | jobs | p50 | mean | total |",
   "|---|---:|---:|---:|---:|",
   ...jobRows,
   "",
-  `A dry run with a fresh connector per store, as execute-store does before each erasure, costs ${fmt(subjectCost.dryRunFreshConnectorP50, 1)} ms (p50, both stores) against ${fmt(p(engine, 50), 1)} ms for the erasure itself on open connectors.`,
+  ...(scaled
+    ? [
+        `**The same with ${SIZE.scaleWorkers} worker processes** on this machine (another ${SIZE.requests} requests): **${fmt(scaled.perSecond, 1)} requests/s** (${scaled.erased}/${SIZE.requests} checked erased); the workers used ${fmt(scaled.cpuMsPerRequest, 1)} ms of CPU per request together, the machine ${fmt(scaled.machineCpu.machine, 1)} ms (PostgreSQL ${fmt(scaled.machineCpu.postgres, 1)}, MariaDB ${fmt(scaled.machineCpu.mariadb, 1)}, Redis ${fmt(scaled.machineCpu.redis, 1)}).`,
+        "",
+      ]
+    : []),
+  `A dry run with a fresh connector per store, which execute-store paid before each erasure until the worker kept its store connectors open (ADR 021), costs ${fmt(subjectCost.dryRunFreshConnectorP50, 1)} ms (p50, both stores) against ${fmt(p(engine, 50), 1)} ms for the erasure itself on open connectors.`,
   "",
   "**Access export of a heavy subject** (one worker process; approval → package built and encrypted → completed):",
   "",

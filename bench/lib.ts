@@ -2,7 +2,7 @@
  * What the benchmarks share: a fresh, migrated portal database, the machine line of a results block, percentiles,
  * the Redis prefix sweep and writing a generated block between its markers in docs/BENCHMARKS.md.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,4 +95,43 @@ export function writeBenchmarkBlock(name: string, markdown: string, heading: str
   else text = `${text ? text.replace(/\n*$/, "\n") : "# Benchmarks\n"}\n${heading}\n\n${block}\n`;
   writeFileSync(path, text);
   return path;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3 onwards); undefined once the process is gone. */
+function procStat(pid: number | string): { comm: string; fields: string[] } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  return { comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), fields: stat.slice(stat.lastIndexOf(")") + 2).split(" ") };
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const CLK_TCK = 100;
+
+/** CPU seconds (user + system) a process used so far (Linux /proc); NaN once it is gone. */
+export function cpuSeconds(pid: number) {
+  const stat = procStat(pid);
+  return stat ? (Number(stat.fields[11]) + Number(stat.fields[12])) / CLK_TCK : NaN; // utime, stime
+}
+
+/**
+ * CPU seconds used so far by the machine's database and queue servers (every process named postgres, mariadbd or
+ * mysqld, redis-server, summed) and by the whole machine (/proc/stat, all cores, idle and iowait excluded).
+ * Two readings subtracted say where a run's CPU went; processes that ended in between are missed.
+ */
+export function serviceCpuSeconds() {
+  const out: Record<"postgres" | "mariadb" | "redis" | "machine", number> = { postgres: 0, mariadb: 0, redis: 0, machine: 0 };
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(entry);
+    const service = stat?.comm === "postgres" ? "postgres" : stat?.comm === "mariadbd" || stat?.comm === "mysqld" ? "mariadb" : stat?.comm === "redis-server" ? "redis" : undefined;
+    if (!service) continue;
+    out[service] += (Number(stat!.fields[11]) + Number(stat!.fields[12])) / CLK_TCK;
+  }
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  out.machine = (cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0)) / CLK_TCK;
+  return out;
 }

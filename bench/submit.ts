@@ -38,6 +38,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { AUDIT_CHAIN_LOCK_KEY } from "#app/models/audit.server.ts";
 import { migrateDatabase } from "#db/migrate.ts";
+import { cpuSeconds } from "./lib.ts";
 import { summarizeCpuProfile, type ProfileSummary } from "./profile.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -66,7 +67,6 @@ const DB_NAME = "portal_bench";
 const DATABASE_URL = `${PG_BASE}/${DB_NAME}`;
 const REDIS_PREFIX = `bench-${process.pid}`;
 const TAG = `${process.pid.toString(36)}${Date.now().toString(36)}`;
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
 const secrets = {
   SESSION_SECRET: randomBytes(32).toString("hex"),
@@ -147,17 +147,6 @@ async function stopServer(s: Server) {
   const timer = setTimeout(() => s.child.kill("SIGKILL"), 15_000);
   await exited;
   clearTimeout(timer);
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of the full line)
-  } catch {
-    return NaN;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Worker, type Job } from "bullmq";
 import { closeDb, getDb } from "#db/client.server.ts";
 import { recordSchedulerRun, schedulerIdOf } from "#app/models/schedules.server.ts";
+import { closeStoreConnectors, keepStoreConnectors } from "#app/models/stores.server.ts";
 import { getEnv, getEnvOrExit } from "#app/utils/env.server.ts";
 import { logger as rootLogger } from "#app/utils/logger.server.ts";
 import { closeMailer } from "#app/utils/mailer.server.ts";
@@ -112,6 +113,7 @@ export async function startWorker(options: { concurrency?: number; schedules?: b
         await Promise.race([Promise.all(workers.map((w) => w.close(true))), new Promise((r) => setTimeout(r, 1000).unref())]);
       }
       for (const c of connections) c.disconnect();
+      await closeStoreConnectors();
     })();
     return closing;
   };
@@ -120,6 +122,8 @@ export async function startWorker(options: { concurrency?: number; schedules?: b
 
 async function main() {
   getEnvOrExit();
+  // A long-running worker keeps each store's connection pool open between jobs (ADR 021).
+  keepStoreConnectors();
   const running = await startWorker();
   log.info({ queues: queueNames }, "worker started");
   let stopping = false;

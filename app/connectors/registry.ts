@@ -13,6 +13,9 @@ const connectors: Record<StoreKind, () => Promise<{ default: ConnectorDefinition
   manual: () => import("./manual/index.ts"),
 };
 
+/** Kinds whose erasure is one store transaction that calls `EraseOptions.beforeCommit` before committing. */
+export const transactionalKinds: ReadonlySet<string> = new Set<StoreKind>(["postgres", "mysql"]);
+
 export function isSupportedKind(kind: string): kind is StoreKind {
   return Object.hasOwn(connectors, kind);
 }

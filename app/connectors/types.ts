@@ -1,6 +1,8 @@
 /**
  * The one interface every store kind implements (docs/connectors.md). A connector is created for one store (its
- * validated data map, decrypted secrets and hashing key), used for one piece of work, then closed. Everything it
+ * validated data map, decrypted secrets and hashing key) and closed when done: after one piece of work, or, in the
+ * worker, once the store changes or it sat idle (app/models/stores.server.ts, ADR 021). So a connector must serve
+ * several pieces of work at once (its pool hands each transaction its own connection). Everything it
  * returns about a subject's records is either the records themselves (access, streamed) or counts (find, erase):
  * reports never carry values.
  */
@@ -113,7 +115,16 @@ export type UpdateReport = {
 export type UpdateResult = { status: "done"; report: UpdateReport } | { status: "task"; task: ManualTask } | AcceptedResult;
 
 export type AccessOptions = { requestId?: string };
-export type EraseOptions = { requestId?: string; dryRun?: boolean };
+export type EraseOptions = {
+  requestId?: string;
+  dryRun?: boolean;
+  /**
+   * Called with the report after a transactional store (PostgreSQL, MySQL) applied the erasure and before it commits;
+   * a throw rolls the erasure back. The execution records the report here, so a worker killed between the store's
+   * commit and the run's record still knows what was done. Stores without a transaction ignore it.
+   */
+  beforeCommit?: (report: ErasureReport) => Promise<void>;
+};
 
 export interface Connector {
   readonly kind: StoreKind;

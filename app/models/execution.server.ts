@@ -23,6 +23,7 @@ import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { UnrecoverableError, type FlowJob, type JobsOptions } from "bullmq";
 import type { ErasureReport } from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
+import { transactionalKinds } from "#app/connectors/registry.ts";
 import type { Executor } from "#db/client.server.ts";
 import { requestEvents, requests, storeRuns, stores, type RequestRow, type StoreRunRow } from "#db/schema/index.ts";
 import { defaultJobOptions, enqueue, getFlowProducer, getQueue, jobDefinitions } from "#jobs/queues.ts";
@@ -218,8 +219,12 @@ async function eraseStore(db: Executor, request: RequestRow, storeId: string, ki
       .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.storeId, storeId), eq(storeRuns.action, "erasure")));
     return { status: "skipped", reason: "legal_hold" };
   }
-  if (kind !== "manual" && run?.status !== "waiting") {
-    const subject = subjectForRequest(request);
+  const subject = subjectForRequest(request);
+  // PostgreSQL and MySQL stores record the plan inside the erasure's own transaction, just before it commits
+  // (`beforeCommit`); other stores, and a retry after a worker died mid-erasure, dry-run first.
+  const recordsBeforeCommit = transactionalKinds.has(kind);
+  const planned = (run?.progress as { planned?: ErasureReport } | undefined)?.planned;
+  if (kind !== "manual" && run?.status !== "waiting" && (!recordsBeforeCommit || (run?.status === "running" && planned))) {
     const dry = await dryRunStore(db, storeId, { subject, action: "erase" }).catch(async (error: unknown) => {
       if (run) {
         const retryable = error instanceof StoreError && error.retryable;
@@ -231,10 +236,9 @@ async function eraseStore(db: Executor, request: RequestRow, storeId: string, ki
       }
       throw error;
     });
-    const planned = (run?.progress as { planned?: ErasureReport } | undefined)?.planned;
     if ("report" in dry && run?.status === "running" && planned && looksCommitted(planned, dry.report)) {
       // The previous attempt died after the store committed but before the run recorded it: the store is erased,
-      // and what it did is the plan that attempt recorded just before erasing.
+      // and what it did is the plan that attempt recorded just before committing.
       const report = { ...planned, dryRun: false, recovered: true } as unknown as Record<string, unknown>;
       await db.update(storeRuns).set({ status: "completed", report, error: null, finishedAt: clock(), updatedAt: clock() }).where(eq(storeRuns.id, run.id));
       return { status: "completed", runId: run.id, report, reused: false, recovered: true };
@@ -244,13 +248,18 @@ async function eraseStore(db: Executor, request: RequestRow, storeId: string, ki
         .insert(storeRuns)
         .values({ requestId, storeId, action: "erasure", createdAt: clock(), updatedAt: clock() })
         .onConflictDoNothing();
-      await db
-        .update(storeRuns)
-        .set({ progress: { planned: dry.report }, updatedAt: clock() })
-        .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.storeId, storeId), eq(storeRuns.action, "erasure")));
+      await recordPlan(db, requestId, storeId, dry.report, clock);
     }
   }
-  return runStoreErasure(db, { requestId, storeId }, { clock });
+  return runStoreErasure(db, { requestId, storeId, subject }, { clock, ...(recordsBeforeCommit ? { beforeCommit: (report) => recordPlan(db, requestId, storeId, report, clock) } : {}) });
+}
+
+/** What an erasure is about to do in a store (counts only), kept on its run for recovery (see `looksCommitted`). */
+async function recordPlan(db: Executor, requestId: string, storeId: string, report: ErasureReport, clock: Clock) {
+  await db
+    .update(storeRuns)
+    .set({ progress: { planned: report }, updatedAt: clock() })
+    .where(and(eq(storeRuns.requestId, requestId), eq(storeRuns.storeId, storeId), eq(storeRuns.action, "erasure")));
 }
 
 async function accessStore(db: Executor, request: RequestRow, storeId: string, clock: Clock): Promise<StoreStepResult> {

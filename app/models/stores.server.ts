@@ -12,7 +12,7 @@ import { createConnector } from "#app/connectors/registry.ts";
 import type { AccessItem, Connector, ConnectorContext, CorrectionValues, ErasureReport, ManualTask } from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
-import { decryptJson, encryptJson } from "#app/utils/crypto.server.ts";
+import { decryptJson, encryptJson, sha256Hex } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { appendEvent, canonicalJson } from "./audit.server.ts";
 import {
@@ -141,34 +141,139 @@ export const STORE_CALLBACK_PATH = "/api/stores/callback";
 export async function storeContext(db: Executor, nameOrId: string, env?: Record<string, string | undefined>): Promise<{ store: StoreView; context: ConnectorContext }> {
   const row = await findStoreRow(db, nameOrId);
   if (!row) throw new DomainError("store_not_found", `No store named "${nameOrId}".`, 404);
+  return { store: viewOf(row), context: contextOf(row, env) };
+}
+
+function contextOf(row: StoreRow, env?: Record<string, string | undefined>): ConnectorContext {
   const map: DataMap = validateDataMap(row.dataMap);
   const secrets = decryptJson<StoredSecrets>(row.secretsCiphertext, secretsContext(row.id));
   return {
-    store: viewOf(row),
-    context: {
-      store: row.name,
-      map,
-      secrets: secrets.values,
-      hashKey: Buffer.from(secrets.hashKey, "base64"),
-      ...(env ? { env } : {}),
-      ...(map.kind === "http" && map.connection.callbacks ? { callbackUrl: `${getEnv().APP_URL}${STORE_CALLBACK_PATH}` } : {}),
+    store: row.name,
+    map,
+    secrets: secrets.values,
+    hashKey: Buffer.from(secrets.hashKey, "base64"),
+    ...(env ? { env } : {}),
+    ...(map.kind === "http" && map.connection.callbacks ? { callbackUrl: `${getEnv().APP_URL}${STORE_CALLBACK_PATH}` } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Open connectors, kept by a long-running worker (docs/decisions/021-open-store-connectors.md)
+
+type Held = { fingerprint: string; connector: Promise<Connector>; users: number; stale: boolean; timer?: NodeJS.Timeout };
+let held: Map<string, Held> | undefined;
+let heldIdleMs = 30_000;
+
+/**
+ * From now on this process keeps each store's connector (its connection pool) open between pieces of work, instead
+ * of connecting and closing for each one. A connector is replaced as soon as its store changes (map version, update
+ * time, stored secrets, or the value of an `env:NAME` its connection names) and closed after `idleMs` unused. The
+ * worker turns this on; CLI commands and the web, which use a store now and then, do not.
+ */
+export function keepStoreConnectors(options: { idleMs?: number } = {}) {
+  held ??= new Map();
+  heldIdleMs = options.idleMs ?? 30_000;
+}
+
+/** Closes every kept connector and stops keeping them (worker shutdown). */
+export async function closeStoreConnectors() {
+  const all = held;
+  held = undefined;
+  if (!all) return;
+  await Promise.allSettled([...all.values()].map(closeHeld));
+}
+
+/** How many connectors are kept open now (for tests and the worker's health). */
+export function keptStoreConnectors() {
+  return held?.size ?? 0;
+}
+
+async function closeHeld(h: Held) {
+  clearTimeout(h.timer);
+  await (await h.connector.catch(() => undefined))?.close().catch(() => {});
+}
+
+/** What a kept connector depends on: a change to any of it means a new connector. */
+function fingerprintOf(row: StoreRow) {
+  const connection = (row.dataMap as { connection?: Record<string, unknown> }).connection ?? {};
+  const envValues: Record<string, string | undefined> = {};
+  const visit = (v: unknown) => {
+    if (typeof v === "string" && /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(v)) envValues[v.slice(4)] = process.env[v.slice(4)];
+    else if (v && typeof v === "object") for (const x of Object.values(v)) visit(x);
+  };
+  visit(connection);
+  return sha256Hex(canonicalJson({ v: row.mapVersion, at: row.updatedAt.toISOString(), s: row.secretsCiphertext, env: envValues, off: row.disabledAt?.toISOString() ?? null }));
+}
+
+/**
+ * A connector for the store in `row` and the function that gives it back: a fresh one (closed on release) unless
+ * this process keeps connectors, then the kept one while the store is unchanged. `env` overrides (CLI, tests)
+ * always get a fresh connector.
+ */
+async function acquireConnector(row: StoreRow, env?: Record<string, string | undefined>): Promise<{ connector: Connector; release: () => Promise<void> }> {
+  const pool = held;
+  if (!pool || env) {
+    const connector = await createConnector(contextOf(row, env));
+    return { connector, release: () => connector.close() };
+  }
+  const fingerprint = fingerprintOf(row);
+  let h = pool.get(row.id);
+  if (h && h.fingerprint !== fingerprint) {
+    pool.delete(row.id);
+    h.stale = true;
+    if (h.users === 0) void closeHeld(h);
+    h = undefined;
+  }
+  if (!h) {
+    const created: Held = { fingerprint, connector: Promise.resolve().then(() => createConnector(contextOf(row))), users: 0, stale: false };
+    created.connector.catch(() => {
+      if (pool.get(row.id) === created) pool.delete(row.id); // a map or secret that fails is not kept
+    });
+    pool.set(row.id, created);
+    h = created;
+  }
+  const entry = h;
+  entry.users++;
+  clearTimeout(entry.timer);
+  let connector: Connector;
+  try {
+    connector = await entry.connector;
+  } catch (error) {
+    entry.users--;
+    throw error;
+  }
+  let released = false;
+  return {
+    connector,
+    release: async () => {
+      if (released) return;
+      released = true;
+      entry.users--;
+      if (entry.users > 0) return;
+      if (entry.stale || held !== pool) return closeHeld(entry);
+      entry.timer = setTimeout(() => {
+        if (entry.users > 0) return;
+        if (pool.get(row.id) === entry) pool.delete(row.id);
+        void closeHeld(entry);
+      }, heldIdleMs).unref();
     },
   };
 }
 
-/** Runs `fn` with the store's connector and closes it afterwards. */
+/** Runs `fn` with the store's connector, then gives the connector back (closed, unless this process keeps it). */
 export async function withStoreConnector<T>(
   db: Executor,
   nameOrId: string,
   fn: (connector: Connector, store: StoreView) => Promise<T>,
   env?: Record<string, string | undefined>,
 ): Promise<T> {
-  const { store, context } = await storeContext(db, nameOrId, env);
-  const connector = await createConnector(context);
+  const row = await findStoreRow(db, nameOrId);
+  if (!row) throw new DomainError("store_not_found", `No store named "${nameOrId}".`, 404);
+  const { connector, release } = await acquireConnector(row, env);
   try {
-    return await fn(connector, store);
+    return await fn(connector, viewOf(row));
   } finally {
-    await connector.close();
+    await release();
   }
 }
 
@@ -259,15 +364,17 @@ async function runStore(
   const pending = (run.progress as { async?: AsyncProgress }).async;
   if (run.status === "waiting" && pending) return { status: "accepted", runId: run.id, reference: pending.reference };
 
-  const { store, context } = await storeContext(db, key.storeId, options.env);
+  const row = await findStoreRow(db, key.storeId);
+  if (!row) throw new DomainError("store_not_found", `No store named "${key.storeId}".`, 404);
   await db
     .update(storeRuns)
-    .set({ status: "running", attempts: sql`${storeRuns.attempts} + 1`, mapVersion: store.mapVersion, startedAt: clock(), error: null, updatedAt: clock() })
+    .set({ status: "running", attempts: sql`${storeRuns.attempts} + 1`, mapVersion: row.mapVersion, startedAt: clock(), error: null, updatedAt: clock() })
     .where(eq(storeRuns.id, run.id));
-  let connector: Connector | undefined;
+  let release: (() => Promise<void>) | undefined;
   try {
-    connector = await createConnector(context);
-    const result = await work(connector, run);
+    const acquired = await acquireConnector(row, options.env);
+    release = acquired.release;
+    const result = await work(acquired.connector, run);
     if ("task" in result) {
       await db.update(storeRuns).set({ status: "waiting", task: result.task, updatedAt: clock() }).where(eq(storeRuns.id, run.id));
       return { status: "waiting", runId: run.id, task: result.task };
@@ -289,7 +396,7 @@ async function runStore(
       .where(eq(storeRuns.id, run.id));
     throw error;
   } finally {
-    await connector?.close();
+    await release?.();
   }
 }
 
@@ -301,14 +408,14 @@ async function runStore(
 export async function runStoreErasure(
   db: Executor,
   input: { requestId: string; storeId: string; subject?: SubjectIdentity },
-  options: { env?: Record<string, string | undefined>; clock?: Clock } = {},
+  options: { env?: Record<string, string | undefined>; clock?: Clock; beforeCommit?: (report: ErasureReport) => Promise<void> } = {},
 ): Promise<StoreRunOutcome> {
   const subject = input.subject ?? (await requestSubject(db, input.requestId));
   return runStore(
     db,
     { requestId: input.requestId, storeId: input.storeId, action: "erasure" },
     async (connector) => {
-      const result = await connector.erase(subject, { requestId: input.requestId });
+      const result = await connector.erase(subject, { requestId: input.requestId, ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}) });
       if (result.status === "accepted") return { accepted: { reference: result.reference, acceptedAt: (options.clock ?? systemClock)().toISOString() } };
       return result.status === "task" ? { task: result.task } : { report: result.report as unknown as Record<string, unknown> };
     },

@@ -54,11 +54,13 @@ export function createSqlConnector(
   const plan = buildPlan(context.map);
   const { dialect } = driver;
   const subjectOf = (s: SubjectIdentity) => normalizeSubject(s, context.map);
+  // Errors of the caller's own `beforeCommit` (e.g. the portal's database) are not the store's: passed on untranslated.
+  const callerErrors = new WeakSet<object>();
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (error) {
-      throw error instanceof StoreError ? error : options.translate(error);
+      throw error instanceof StoreError || (typeof error === "object" && error !== null && callerErrors.has(error)) ? error : options.translate(error);
     }
   };
   const describe = () =>
@@ -137,7 +139,16 @@ export function createSqlConnector(
         inTransaction(driver, dryRun ? "read" : "write", async (session) => {
           const erasure = await planErasure(session, dialect, plan, normalized, context.hashKey, { lock: !dryRun });
           if (!dryRun) await applyErasure(session, dialect, plan, erasure);
-          return { status: "done" as const, report: erasureReport(context.store, plan, erasure, dryRun) };
+          const report = erasureReport(context.store, plan, erasure, dryRun);
+          if (!dryRun && opts.beforeCommit) {
+            try {
+              await opts.beforeCommit(report);
+            } catch (error) {
+              if (typeof error === "object" && error !== null) callerErrors.add(error);
+              throw error;
+            }
+          }
+          return { status: "done" as const, report };
         }),
       );
     },
