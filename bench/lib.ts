@@ -12,6 +12,11 @@ import { migrateDatabase } from "#db/migrate.ts";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
 
+/** The PostgreSQL server the benchmarks create their databases on (a URL without a database; BENCH_PG_URL). */
+export const PG_BASE = (process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, "");
+/** The Redis the benchmarks use under their own key prefix (BENCH_REDIS_URL). */
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+
 /** Drops and creates `name` on the server of `serverUrl` (a postgres URL without a database); migrates it when asked. */
 export async function freshDatabase(serverUrl: string, name: string, options: { migrate?: boolean } = {}) {
   const admin = postgres(`${serverUrl}/postgres`, { max: 1, onnotice: () => {} });
@@ -42,18 +47,24 @@ export async function databaseExists(serverUrl: string, name: string) {
   }
 }
 
-/** CPU model × cores, RAM, kernel. */
-export function machineLine() {
+/** The CPU's model name (/proc/cpuinfo, else what os.cpus() says). */
+export function cpuModel() {
   let model = os.cpus()[0]?.model ?? "unknown CPU";
   try {
     model = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? model;
   } catch {
     // not Linux: os.cpus() it is
   }
-  return `${model} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.platform()} ${os.release()}`;
+  return model;
 }
 
-export const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
+/** CPU model × cores, RAM, kernel. */
+export function machineLine() {
+  return `${cpuModel()} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.platform()} ${os.release()}`;
+}
+
+/** The 1, 5 and 15 minute load averages, two decimals each. */
+export const loadAverage = (separator = " ") => os.loadavg().map((l) => l.toFixed(2)).join(separator);
 
 /** Nearest-rank percentile. */
 export function percentile(xs: number[], p: number) {

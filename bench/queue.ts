@@ -17,13 +17,12 @@
  * docs/BENCHMARKS.md between the bench:queue markers (--dry skips that).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { sql as dsql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { cpuModel, databaseExists, dropDatabase, fmt, freshDatabase, loadAverage, percentile, writeBenchmarkBlock } from "./lib.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -41,10 +40,13 @@ if (!(ROWS >= 1000 && ROWS <= 20_000_000) || !(ITERATIONS >= 10 && ITERATIONS <=
   process.exit(64);
 }
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const DB_NAME = "portal_bench_queue";
 const base = new URL(process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/privacy_portal");
-base.pathname = "/portal_bench_queue";
-const DB_URL = base.toString();
+base.pathname = "";
+base.search = "";
+/** The server, without a database. */
+const PG_BASE = base.toString().replace(/\/+$/, "");
+const DB_URL = `${PG_BASE}/${DB_NAME}`;
 
 // The models read their configuration from the environment: this bench's own, with fresh secrets.
 Object.assign(process.env, {
@@ -59,7 +61,6 @@ Object.assign(process.env, {
   ORG_TIMEZONE: "UTC",
 });
 
-const { migrateDatabase } = await import("#db/migrate.ts");
 const { parseQueueParams, queryQueue, queueConditions, effectiveDue } = await import("#app/models/queue.server.ts");
 const { emailBlindIndex } = await import("#app/utils/crypto.server.ts");
 const schema = await import("#db/schema/index.ts");
@@ -69,25 +70,14 @@ const NOW = new Date();
 const SEARCH_EMAIL = "bench.customer@example.com";
 
 async function prepare() {
-  const admin = new URL(DB_URL);
-  admin.pathname = "/postgres";
-  const a = postgres(admin.toString(), { max: 1, onnotice: () => {} });
-  try {
-    if (args.reuse) {
-      const exists = await a`select 1 from pg_database where datname = 'portal_bench_queue'`;
-      if (exists.length > 0) {
-        const s = postgres(DB_URL, { max: 1, onnotice: () => {} });
-        const [{ n }] = (await s`select count(*)::int as n from requests`) as unknown as [{ n: number }];
-        const [staff] = await s`select id from staff_users order by email limit 1`;
-        await s.end();
-        if (n === ROWS + 5 && staff) return { generatedMs: 0, reused: true };
-      }
-    }
-    await a.unsafe(`drop database if exists portal_bench_queue with (force)`);
-  } finally {
-    await a.end({ timeout: 5 });
+  if (args.reuse && (await databaseExists(PG_BASE, DB_NAME))) {
+    const s = postgres(DB_URL, { max: 1, onnotice: () => {} });
+    const [{ n }] = (await s`select count(*)::int as n from requests`) as unknown as [{ n: number }];
+    const [staff] = await s`select id from staff_users order by email limit 1`;
+    await s.end();
+    if (n === ROWS + 5 && staff) return { generatedMs: 0, reused: true };
   }
-  await migrateDatabase(DB_URL);
+  await freshDatabase(PG_BASE, DB_NAME, { migrate: true });
   const s = postgres(DB_URL, { max: 1, onnotice: () => {} });
   const started = performance.now();
   try {
@@ -162,13 +152,8 @@ async function prepare() {
 
 type Scenario = { name: string; query: string };
 
-function quantile(sorted: number[], q: number) {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-
 async function main() {
-  console.log(`bench:queue — ${ROWS.toLocaleString("en")} requests in portal_bench_queue`);
+  console.log(`bench:queue — ${fmt(ROWS)} requests in ${DB_NAME}`);
   const prep = await prepare();
   console.log(prep.reused ? "reused the existing data" : `generated in ${(prep.generatedMs / 1000).toFixed(1)} s`);
 
@@ -228,9 +213,9 @@ async function main() {
       query: s.query || "(none)",
       rows: last.rows.length,
       total: last.totalCapped ? `> ${last.total}` : String(last.total),
-      p50: quantile(times, 0.5),
-      p95: quantile(times, 0.95),
-      p99: quantile(times, 0.99),
+      p50: percentile(times, 50),
+      p95: percentile(times, 95),
+      p99: percentile(times, 99),
       max: times.at(-1)!,
       plan,
     };
@@ -243,23 +228,16 @@ async function main() {
   const met = worst.p95 < 50;
   console.log(`\nworst p95: ${worst.p95.toFixed(1)} ms (${worst.name}) — target p95 < 50 ms ${met ? "met" : "MISSED"}`);
 
-  if (!args.keep) {
-    const admin = new URL(DB_URL);
-    admin.pathname = "/postgres";
-    const a = postgres(admin.toString(), { max: 1, onnotice: () => {} });
-    await a.unsafe(`drop database if exists portal_bench_queue with (force)`);
-    await a.end({ timeout: 5 });
-  }
+  if (!args.keep) await dropDatabase(PG_BASE, DB_NAME);
 
   if (args.dry) return;
-  const cpus = os.cpus();
   const block = [
     `Measured ${new Date().toISOString().replace(/\.\d+Z$/, "Z")} with \`npm run bench:queue${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`: ` +
-      `${total.toLocaleString("en")} requests (${open.toLocaleString("en")} open), ${ITERATIONS} timed runs per scenario after 10 warm-up runs, ` +
+      `${fmt(total)} requests (${fmt(open)} open), ${ITERATIONS} timed runs per scenario after 10 warm-up runs, ` +
       `one at a time, through \`queryQueue\` (page of 50 + capped count, in parallel on a pool of 4 connections).`,
     "",
-    `Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"} (nproc ${os.availableParallelism()}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node.js ${process.version}, ` +
-      `PostgreSQL ${pgVersion}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")}.` +
+    `Machine: ${cpuModel()} (nproc ${os.availableParallelism()}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node.js ${process.version}, ` +
+      `PostgreSQL ${pgVersion}; load average at the end ${loadAverage(" / ")}.` +
       (prep.reused ? "" : ` Data generated in ${(prep.generatedMs / 1000).toFixed(0)} s.`),
     "",
     "| scenario | URL parameters | rows / matching | p50 ms | p95 ms | p99 ms | max ms | plan of the page query |",
@@ -271,14 +249,7 @@ async function main() {
     "",
     `**Worst p95: ${worst.p95.toFixed(1)} ms** (${worst.name}) — target p95 < 50 ms **${met ? "met" : "missed"}**.`,
   ].join("\n");
-  const path = `${root}docs/BENCHMARKS.md`;
-  const begin = "<!-- bench:queue:begin (generated by npm run bench:queue; edit outside the markers) -->";
-  const end = "<!-- bench:queue:end -->";
-  const doc = readFileSync(path, "utf8");
-  const from = doc.indexOf(begin);
-  const to = doc.indexOf(end);
-  if (from < 0 || to < from) throw new Error("docs/BENCHMARKS.md has no bench:queue markers");
-  writeFileSync(path, `${doc.slice(0, from + begin.length)}\n${block}\n${doc.slice(to)}`);
+  writeBenchmarkBlock("queue", block, "## Staff queue: /admin (`npm run bench:queue`)");
   console.log("figures written to docs/BENCHMARKS.md");
 }
 
