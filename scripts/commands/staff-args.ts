@@ -1,8 +1,27 @@
-/** Shared bits of the staff:* commands: `--flag value` parsing and reading a password from stdin. */
+/** Shared bits of the staff:* commands: `--flag value` parsing (and the lone `--email`) and reading a password from stdin. */
 import { parseArgs } from "node:util";
 
 export function parseFlags<T extends Record<string, { type: "string" | "boolean" }>>(args: string[], options: T) {
   return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+}
+
+/**
+ * The email of a `<command> --email <email>` command line (a staff:* command that takes nothing else); undefined,
+ * after saying why on stderr, when the command line is wrong (the command then exits with 64).
+ */
+export function parseEmailFlag(args: string[], command: string): string | undefined {
+  let flags;
+  try {
+    flags = parseFlags(args, { email: { type: "string" } });
+  } catch (error) {
+    console.error((error as Error).message);
+    return undefined;
+  }
+  if (!flags.email) {
+    console.error(`Usage: npm run portal -- ${command} --email <email>`);
+    return undefined;
+  }
+  return flags.email;
 }
 
 /**

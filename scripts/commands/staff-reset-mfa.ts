@@ -7,25 +7,16 @@ import { resetMfa } from "#app/models/mfa.server.ts";
 import { getStaffByEmail } from "#app/models/staff.server.ts";
 import { getEnvOrExit } from "#app/utils/env.server.ts";
 import { closeDb, getDb } from "#db/client.server.ts";
-import { parseFlags } from "./staff-args.ts";
+import { parseEmailFlag } from "./staff-args.ts";
 
 export default {
   summary: "remove a staff account's MFA so it enrols again at the next sign-in",
   async run(args: string[]) {
-    let flags;
-    try {
-      flags = parseFlags(args, { email: { type: "string" } });
-    } catch (error) {
-      console.error((error as Error).message);
-      return 64;
-    }
-    if (!flags.email) {
-      console.error("Usage: npm run portal -- staff:reset-mfa --email <email>");
-      return 64;
-    }
+    const email = parseEmailFlag(args, "staff:reset-mfa");
+    if (email === undefined) return 64;
     getEnvOrExit();
     try {
-      const staff = await getStaffByEmail(getDb(), flags.email);
+      const staff = await getStaffByEmail(getDb(), email);
       if (!staff) {
         console.error("No staff account with that email.");
         return 1;

@@ -7,29 +7,20 @@ import { currentTotpCode, readTotpSecret } from "#app/models/mfa.server.ts";
 import { getStaffByEmail } from "#app/models/staff.server.ts";
 import { getEnvOrExit } from "#app/utils/env.server.ts";
 import { closeDb, getDb } from "#db/client.server.ts";
-import { parseFlags } from "./staff-args.ts";
+import { parseEmailFlag } from "./staff-args.ts";
 
 export default {
   summary: "print the current MFA code of a staff account (not in production)",
   async run(args: string[]) {
-    let flags;
-    try {
-      flags = parseFlags(args, { email: { type: "string" } });
-    } catch (error) {
-      console.error((error as Error).message);
-      return 64;
-    }
-    if (!flags.email) {
-      console.error("Usage: npm run portal -- staff:totp --email <email>");
-      return 64;
-    }
+    const email = parseEmailFlag(args, "staff:totp");
+    if (email === undefined) return 64;
     const env = getEnvOrExit();
     if (env.isProduction) {
       console.error("staff:totp is for the demo and development only; it is refused when NODE_ENV=production.");
       return 1;
     }
     try {
-      const staff = await getStaffByEmail(getDb(), flags.email);
+      const staff = await getStaffByEmail(getDb(), email);
       const secret = staff ? await readTotpSecret(getDb(), staff.id) : null;
       if (!staff || !secret) {
         console.error("No staff account with MFA set up for that email.");
