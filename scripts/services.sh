@@ -98,6 +98,15 @@ wait_until() {
   say "$name is ready."
 }
 
+# wait_for_start <name> <probe> <log> <message> : waits for a service this script just started; when it does not
+# come up in time, shows the end of its log and fails with the message.
+wait_for_start() {
+  wait_until "$1" "$2" && return 0
+  tail -n 15 "$3" >&2 2>/dev/null
+  fail "$4"
+  return 1
+}
+
 # --- apt ---------------------------------------------------------------------------------------------------------
 apt_install() {
   local log
@@ -162,11 +171,8 @@ pg_start() {
     say "starting PostgreSQL $v ..."
     pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
   fi
-  if ! wait_until "PostgreSQL" pg_ready; then
-    tail -n 15 "/var/log/postgresql/postgresql-$v-main.log" >&2 2>/dev/null
-    fail "PostgreSQL did not accept connections on 127.0.0.1:5432 within ${TIMEOUT}s (check port/listen_addresses in /etc/postgresql/$v/main/postgresql.conf)"
-    return 1
-  fi
+  wait_for_start "PostgreSQL" pg_ready "/var/log/postgresql/postgresql-$v-main.log" \
+    "PostgreSQL did not accept connections on 127.0.0.1:5432 within ${TIMEOUT}s (check port/listen_addresses in /etc/postgresql/$v/main/postgresql.conf)"
 }
 
 ensure_postgres() {
@@ -225,11 +231,7 @@ redis_start() {
     fail "redis-server did not start (log: $logdir/ci.log)"
     return 1
   fi
-  if ! wait_until "Redis" redis_ready; then
-    tail -n 15 "$logdir/ci.log" >&2 2>/dev/null
-    fail "Redis did not answer PING on 127.0.0.1:6379 within ${TIMEOUT}s (log: $logdir/ci.log)"
-    return 1
-  fi
+  wait_for_start "Redis" redis_ready "$logdir/ci.log" "Redis did not answer PING on 127.0.0.1:6379 within ${TIMEOUT}s (log: $logdir/ci.log)"
 }
 
 ensure_redis() {
@@ -276,11 +278,8 @@ mariadb_start() {
     fail "start-stop-daemon could not start $MARIADBD (output: $out)"
     return 1
   fi
-  if ! wait_until "MariaDB" mariadb_ready; then
-    tail -n 15 "$out" >&2 2>/dev/null
-    fail "MariaDB did not accept connections on 127.0.0.1:3306 within ${TIMEOUT}s (see $out and the error log in /etc/mysql/my.cnf)"
-    return 1
-  fi
+  wait_for_start "MariaDB" mariadb_ready "$out" \
+    "MariaDB did not accept connections on 127.0.0.1:3306 within ${TIMEOUT}s (see $out and the error log in /etc/mysql/my.cnf)"
 }
 
 # Fresh package install: root@localhost authenticates by unix socket only. Allow root with an empty password over
