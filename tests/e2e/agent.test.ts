@@ -4,37 +4,19 @@
  * the link in the email, and the status link from the acknowledgement shows the request. Then every log line both
  * processes wrote is searched for the people's addresses and the link's secret.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDb, getDb } from "#db/client.server.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { getDb } from "#db/client.server.ts";
 import { getRequestByReference } from "#app/models/requests.server.ts";
-import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
+import { browserForTests } from "#tests/helpers/browser.ts";
 import { makePdf, makePng } from "#tests/helpers/documents.ts";
 import { uniqueEmail } from "#tests/helpers/flow.ts";
-import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
+import { portalForTests } from "#tests/helpers/portal-processes.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 
-let web: PortalProcess;
-let worker: PortalProcess;
-let browser: Browser;
-let baseUrl: string;
+const portal = portalForTests("agent", { RECONCILE_EVERY_MS: "60000" });
+const { browser, pages } = browserForTests("agent");
 const secrets: string[] = [];
-const pages = screenshotsOnFailure("agent");
-
-beforeAll(async () => {
-  ({ baseUrl, web, worker } = await startPortal({ RECONCILE_EVERY_MS: "60000" }));
-  browser = await launchBrowser();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  const codes = await Promise.all([web?.stop(), worker?.stop()]);
-  mkdirSync(".cache", { recursive: true });
-  writeFileSync(".cache/e2e-agent.log", [...(web?.logs ?? []), ...(worker?.logs ?? [])].join("\n"));
-  await closeDb();
-  expect(codes).toEqual([0, 0]);
-});
 
 const linkIn = (text: string, pattern: RegExp) => {
   const m = pattern.exec(text);
@@ -54,7 +36,7 @@ async function fillAgentForm(page: Page, agentEmail: string, consumerEmail: stri
 /** The consumer's side: confirmation email → confirm → acknowledgement → status page. */
 async function consumerConfirms(consumerEmail: string, reference: string) {
   const mail = await testMailbox().waitFor((m) => m.to.includes(consumerEmail) && m.subject.includes(reference) && m.text.includes("/confirm-agent/"), 20_000);
-  const link = linkIn(mail.text, new RegExp(`${baseUrl.replace(/[.]/g, "\\.")}/requests/${reference}/confirm-agent/[A-Za-z0-9_-]{43}`));
+  const link = linkIn(mail.text, new RegExp(`${portal.baseUrl.replace(/[.]/g, "\\.")}/requests/${reference}/confirm-agent/[A-Za-z0-9_-]{43}`));
   secrets.push(link.split("/").pop()!);
   expect(mail.text).toContain("Pat Agent (Privacy Helpers LLC)");
 
@@ -72,7 +54,7 @@ async function consumerConfirms(consumerEmail: string, reference: string) {
 
   // The acknowledgement reaches the consumer; its private link shows the request and its timeline.
   const ack = await testMailbox().waitFor((m) => m.to.includes(consumerEmail) && m.subject === `We received your request ${reference}`, 20_000);
-  const statusLink = linkIn(ack.text, new RegExp(`${baseUrl.replace(/[.]/g, "\\.")}/status/[A-Za-z0-9_-]{43}`));
+  const statusLink = linkIn(ack.text, new RegExp(`${portal.baseUrl.replace(/[.]/g, "\\.")}/status/[A-Za-z0-9_-]{43}`));
   secrets.push(statusLink.split("/").pop()!);
   await page.goto(statusLink);
   await page.getByRole("heading", { name: `Your request ${reference}` }).waitFor();
@@ -96,7 +78,7 @@ describe("authorized agent in Chromium", () => {
     const consumerEmail = uniqueEmail("e2e-consumer");
     secrets.push(agentEmail, consumerEmail);
 
-    await page.goto(`${baseUrl}/request/agent`);
+    await page.goto(`${portal.baseUrl}/request/agent`);
     await page.getByRole("heading", { name: "Make a request as an authorized agent" }).waitFor();
     // Client-side validation first: no file chosen.
     await fillAgentForm(page, agentEmail, consumerEmail);
@@ -132,7 +114,7 @@ describe("authorized agent in Chromium", () => {
     const agentEmail = uniqueEmail("e2e-agent-nojs");
     const consumerEmail = uniqueEmail("e2e-consumer-nojs");
     secrets.push(agentEmail, consumerEmail);
-    await page.goto(`${baseUrl}/request/agent`);
+    await page.goto(`${portal.baseUrl}/request/agent`);
     await fillAgentForm(page, agentEmail, consumerEmail);
     await page.getByLabel("The consumer's signed permission").setInputFiles({ name: "permission.pdf", mimeType: "application/pdf", buffer: makePdf("I authorize Pat Agent.") });
     await page.getByRole("button", { name: "Send request" }).click();
@@ -143,7 +125,7 @@ describe("authorized agent in Chromium", () => {
   });
 
   it("wrote no personal data or link secret to any log line of the web or worker process", async () => {
-    const lines = [...web.logs, ...worker.logs];
+    const lines = portal.logs();
     expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBeGreaterThan(5);
     expect(lines.some((l) => l.includes('"job":"send-agent-confirmation"'))).toBe(true);
     expect(secrets.length).toBeGreaterThanOrEqual(8);

@@ -8,65 +8,41 @@
  * that way completes the request, which the page shows by itself (it refreshes while processing).
  */
 import { eq } from "drizzle-orm";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeDeadlines, formatDueDate } from "#app/models/deadlines.ts";
-import { provisionTotp } from "#app/models/mfa.server.ts";
 import { denialReasons } from "#app/models/request-actions.server.ts";
-import { createStaff } from "#app/models/staff.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
 import { requests, stores } from "#db/schema/index.ts";
-import { closeQueues, enqueue } from "#jobs/queues.ts";
+import { enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
-import { launchBrowser, freshTotpCode, screenshotsOnFailure, signInStaff } from "#tests/helpers/browser.ts";
+import { browserForTests, signInStaff, staffWithTotpForTests } from "#tests/helpers/browser.ts";
 import { eventually, statusLinkFromMail } from "#tests/helpers/flow.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 import { addRequest } from "../integration/console-fixtures.ts";
 
 const STAFF = { email: "console.processor@demo-shop.example", password: "console e2e passphrase 7", name: "Pat Processor" };
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
+const { openPage, pages } = browserForTests("console");
+const { nextCode } = staffWithTotpForTests(STAFF, "processor");
+/** Closed and started again by a test, so this file keeps it itself. */
 let worker: RunningWorker;
-let browser: Browser;
-let totpSecret: string;
-const pages = screenshotsOnFailure("console");
 
 beforeAll(async () => {
-  web = await startWeb();
   worker = await startWorker({ schedules: false, concurrency: 2 });
-  const staff = await createStaff(getDb(), { ...STAFF, role: "processor" });
-  totpSecret = await provisionTotp(getDb(), staff.id);
-  browser = await launchBrowser();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await worker?.close(5000);
-  await web?.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
-
-const freshCode = freshTotpCode(() => totpSecret);
+afterAll(async () => {
+  await worker?.close(5000);
+});
 
 async function signIn(page: Page) {
   await page.goto(`${web.url}/admin`);
-  await signInStaff(page, STAFF, freshCode);
+  await signInStaff(page, STAFF, nextCode);
   await page.getByRole("heading", { name: "Requests", exact: true }).waitFor();
 }
 
-async function newPage(options: { javaScriptEnabled?: boolean } = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  pages.push(page);
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
-  return { page, errors, context };
-}
 
 const mailFor = (reference: string, subjectStart: string) =>
   testMailbox().waitFor((m) => m.subject.includes(reference) && m.subject.startsWith(subjectStart), 20_000);
@@ -96,7 +72,7 @@ describe("a processor works the queue in Chromium", () => {
     const toApprove = await addRequest(db, { type: "access", region: "UK" });
     const toDeny = await addRequest(db, { type: "deletion", region: "UK" });
     const toExtend = await addRequest(db, { type: "access", region: "EU" });
-    const { page, errors, context } = await newPage();
+    const { page, errors, context } = await openPage();
     await signIn(page);
 
     // The queue lists them with their deadlines.
@@ -164,7 +140,7 @@ describe("a processor works the queue in Chromium", () => {
   it("reaches and operates the queue's filters and a request's action with the keyboard alone", { timeout: 120_000 }, async () => {
     const db = getDb();
     const target = await addRequest(db, { type: "correction", region: "US-CO" });
-    const { page, errors, context } = await newPage();
+    const { page, errors, context } = await openPage();
     await signIn(page);
 
     // From the top of the page: Tab to the search field, type the reference, Enter submits the GET form.
@@ -216,7 +192,7 @@ describe("a processor works the queue in Chromium", () => {
   it("works without JavaScript: the queue's GET form filters, an action form posts", { timeout: 120_000 }, async () => {
     const db = getDb();
     const target = await addRequest(db, { type: "objection", region: "EU" });
-    const { page, context } = await newPage({ javaScriptEnabled: false });
+    const { page, context } = await openPage({ javaScriptEnabled: false });
     await signIn(page);
     await page.getByLabel("Type", { exact: true }).selectOption({ label: "Object to processing" });
     await page.getByLabel("Law", { exact: true }).selectOption({ label: "GDPR" });
@@ -251,7 +227,7 @@ describe("a processor works the queue in Chromium", () => {
       await enqueue("execute-request", { requestId: target.id });
       await eventually(async () => (await db.select({ s: requests.status }).from(requests).where(eq(requests.id, target.id)))[0]!.s === "action_required", 30_000, 100);
 
-      const { page, errors, context } = await newPage();
+      const { page, errors, context } = await openPage();
       await signIn(page);
       await page.goto(`${web.url}/admin/requests/${target.reference}`);
       await page.getByRole("heading", { name: "Manual task: Paper archive (erase)" }).waitFor();

@@ -5,42 +5,18 @@
  * Without JavaScript the form still works. No page errors (hydration included).
  */
 import { eq } from "drizzle-orm";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { getConfirmedCorrection } from "#app/models/corrections.server.ts";
-import { provisionTotp } from "#app/models/mfa.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
-import { createStaff } from "#app/models/staff.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { launchBrowser, freshTotpCode, screenshotsOnFailure, signInStaff } from "#tests/helpers/browser.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { browserForTests, signInStaff, staffWithTotpForTests } from "#tests/helpers/browser.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 
 const STAFF = { email: "correction.processor@demo-shop.example", password: "correction e2e passphrase 9", name: "Cory Processor" };
-let web: Awaited<ReturnType<typeof startWeb>>;
-let browser: Browser;
-let totpSecret: string;
-const pages = screenshotsOnFailure("correction");
-
-beforeAll(async () => {
-  web = await startWeb();
-  const staff = await createStaff(getDb(), { ...STAFF, role: "processor" });
-  totpSecret = await provisionTotp(getDb(), staff.id);
-  browser = await launchBrowser();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
-});
-
-const freshCode = freshTotpCode(() => totpSecret);
+const web = webAppForTests();
+const { openPage } = browserForTests("correction");
+const { nextCode } = staffWithTotpForTests(STAFF, "processor");
 
 async function correctionRequest() {
   const row = await insertRequest(getDb(), {
@@ -55,16 +31,12 @@ async function correctionRequest() {
 }
 
 async function openAsProcessor(path: string, javaScriptEnabled = true) {
-  const context = await browser.newContext({ javaScriptEnabled });
-  const page = await context.newPage();
-  pages.push(page);
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
+  const { page, errors } = await openPage({ javaScriptEnabled });
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(m.text());
   });
   await page.goto(`${web.url}${path}`);
-  await signInStaff(page, STAFF, freshCode);
+  await signInStaff(page, STAFF, nextCode);
   // The sign-in's code is itself a fresh step-up (10 minutes): the page opens at once.
   await page.getByRole("heading", { name: /^Correction PR-/ }).waitFor();
   await page.waitForLoadState("networkidle");

@@ -6,45 +6,24 @@
  * email, with the keyboard: the link arrives at the test's SMTP listener and is never on the page.
  */
 import { eq } from "drizzle-orm";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { getDb } from "#db/client.server.ts";
 import { requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
 import { startWorker } from "#jobs/worker.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
-import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { browserForTests } from "#tests/helpers/browser.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { addRequest, addStaff, sessionCookie } from "../integration/console-fixtures.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
-let browser: Browser;
-const pages = screenshotsOnFailure("policy");
-
-beforeAll(async () => {
-  web = await startWeb();
-  browser = await launchBrowser();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
-});
+const web = webAppForTests();
+const { openPage } = browserForTests("policy");
 
 /** A browser page signed in as `staffId` (a session cookie made in the database, MFA shown). */
 async function pageFor(staffId: string, { stepUp = false, javaScriptEnabled = true } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled });
+  const { page, errors, context } = await openPage({ javaScriptEnabled });
   const [name, value] = (await sessionCookie(getDb(), staffId, { stepUp })).split("=") as [string, string];
   await context.addCookies([{ name, value, url: web.url }]);
-  const page = await context.newPage();
-  pages.push(page);
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
   return { page, errors };
 }
 

@@ -3,28 +3,14 @@
  * emailed code where the law asks for it, and follow it on the private status page from the acknowledgement
  * email; cancel from there. Opt-outs need no verification and honour Global Privacy Control.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDb } from "#db/client.server.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { browserForTests } from "#tests/helpers/browser.ts";
 import { acknowledgementMailFor, codeFromMail, mailsTo, statusLinkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
-import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
+import { portalForTests } from "#tests/helpers/portal-processes.ts";
 
-let web: PortalProcess;
-let worker: PortalProcess;
-let browser: Browser;
-let baseUrl: string;
-
-beforeAll(async () => {
-  ({ baseUrl, web, worker } = await startPortal());
-  browser = await launchBrowser();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all([web?.stop(), worker?.stop()]);
-  await closeDb();
-});
+const portal = portalForTests("request-types");
+const { browser } = browserForTests("request-types");
 
 type Case = {
   label: string;
@@ -64,7 +50,7 @@ const cases: Case[] = [
 
 async function submit(context: BrowserContext, c: Case, email: string) {
   const page = await context.newPage();
-  await page.goto(`${baseUrl}/`);
+  await page.goto(`${portal.baseUrl}/`);
   await page.getByRole("link", { name: c.label }).click();
   await page.getByRole("heading", { name: c.label, level: 1 }).waitFor();
   await page.getByLabel("Email address").fill(email);
@@ -119,13 +105,13 @@ describe("every request type in Chromium", () => {
   it("honours Global Privacy Control on the opt-out form", async () => {
     const context = await browser.newContext({ extraHTTPHeaders: { "Sec-GPC": "1" } });
     const page = await context.newPage();
-    await page.goto(`${baseUrl}/request/opt-out`);
+    await page.goto(`${portal.baseUrl}/request/opt-out`);
     await page.getByText("Your browser sent a Global Privacy Control signal").waitFor();
     await page.getByLabel("Email address").fill(uniqueEmail("gpc"));
     await page.getByLabel("Where do you live?").selectOption("US-CA");
     await page.getByRole("button", { name: "Send request" }).click();
     await page.getByText("We also honoured the Global Privacy Control signal").waitFor();
-    const gpc = await page.request.get(`${baseUrl}/.well-known/gpc.json`);
+    const gpc = await page.request.get(`${portal.baseUrl}/.well-known/gpc.json`);
     expect(await gpc.json()).toMatchObject({ gpc: true });
     await context.close();
   });

@@ -3,43 +3,21 @@
  * real PostgreSQL, Redis and SMTP, Debian's Chromium. Then every log line both processes wrote is searched for the
  * customer's email address and code.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
-import { createStaff } from "#app/models/staff.server.ts";
-import { closeDb, getDb } from "#db/client.server.ts";
-import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { currentTotpCode } from "#app/models/mfa.server.ts";
+import { browserForTests, staffWithTotpForTests } from "#tests/helpers/browser.ts";
 import { acknowledgementMailFor, codeFromMail, linkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
-import { startPortal, type PortalProcess } from "#tests/helpers/processes.ts";
+import { portalForTests } from "#tests/helpers/portal-processes.ts";
 
 const STAFF = { email: "e2e.officer@demo-shop.example", password: "e2e staff password 42", name: "Erin Officer" };
-let web: PortalProcess;
-let worker: PortalProcess;
-let browser: Browser;
-let baseUrl: string;
-let staffTotpSecret: string;
+const portal = portalForTests("slice", { RECONCILE_EVERY_MS: "60000" });
+const { totpSecret } = staffWithTotpForTests(STAFF, "admin"); // MFA is mandatory; the test computes the codes
+const { browser, pages } = browserForTests("slice");
 const secrets: string[] = [];
-const pages = screenshotsOnFailure("slice");
-
-beforeAll(async () => {
-  ({ baseUrl, web, worker } = await startPortal({ RECONCILE_EVERY_MS: "60000" }));
-  const staff = await createStaff(getDb(), { ...STAFF, role: "admin" });
-  staffTotpSecret = await provisionTotp(getDb(), staff.id); // MFA is mandatory; the test computes the codes
-  browser = await launchBrowser();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  const codes = await Promise.all([web?.stop(), worker?.stop()]);
-  mkdirSync(".cache", { recursive: true });
-  writeFileSync(".cache/e2e-slice.log", [...(web?.logs ?? []), ...(worker?.logs ?? [])].join("\n"));
-  await closeDb();
-  expect(codes).toEqual([0, 0]); // both shut down cleanly on SIGTERM
-});
 
 async function submitAccessRequest(page: Page, email: string) {
-  await page.goto(`${baseUrl}/`);
+  await page.goto(`${portal.baseUrl}/`);
   await page.getByRole("link", { name: "Access my data" }).click();
   await page.getByRole("heading", { name: "Access my data" }).waitFor();
   await page.getByLabel("Email address").fill(email);
@@ -63,7 +41,7 @@ describe("foundation slice in Chromium", () => {
     secrets.push(email);
 
     // Client-side validation speaks first, tied to the field.
-    await page.goto(`${baseUrl}/request/access`);
+    await page.goto(`${portal.baseUrl}/request/access`);
     await page.getByLabel("Email address").fill("not-an-email");
     await page.getByRole("button", { name: "Send request" }).click();
     await expect.poll(() => page.getByText("Please enter a valid email address").count()).toBe(1);
@@ -89,13 +67,13 @@ describe("foundation slice in Chromium", () => {
     expect(ack.text).toContain(due);
 
     // Staff: /admin sends to the login page, then lists the request with its status and due date.
-    await page.goto(`${baseUrl}/admin`);
+    await page.goto(`${portal.baseUrl}/admin`);
     await page.getByRole("heading", { name: "Staff sign-in" }).waitFor();
     await page.getByLabel("Email").fill(STAFF.email);
     await page.getByLabel("Password").fill(STAFF.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
-    await page.getByLabel("Authentication code").fill(currentTotpCode(staffTotpSecret));
+    await page.getByLabel("Authentication code").fill(currentTotpCode(totpSecret()));
     await page.getByRole("button", { name: "Verify" }).click();
     await page.getByRole("heading", { name: "Requests" }).waitFor();
     const row = page.locator(`tr[data-reference="${reference}"]`);
@@ -115,7 +93,7 @@ describe("foundation slice in Chromium", () => {
     const mail = await verificationMailFor(email);
     secrets.push(codeFromMail(mail));
     const link = linkFromMail(mail);
-    expect(link.startsWith(`${baseUrl}/requests/${reference}/verify/`)).toBe(true);
+    expect(link.startsWith(`${portal.baseUrl}/requests/${reference}/verify/`)).toBe(true);
 
     // Opening the link changes nothing by itself (mail scanners prefetch links); the requester confirms.
     await page.goto(link);
@@ -127,7 +105,7 @@ describe("foundation slice in Chromium", () => {
   });
 
   it("wrote no personal data to any log line of the web or worker process", async () => {
-    const lines = [...web.logs, ...worker.logs];
+    const lines = portal.logs();
     expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBeGreaterThan(5); // the logs were captured
     expect(lines.some((l) => l.includes('"msg":"job done"'))).toBe(true);
     expect(secrets.length).toBeGreaterThanOrEqual(4);

@@ -3,42 +3,22 @@
  * computed from the key shown on the page → recovery codes shown once → the request list; then "your sessions".
  * Once with JavaScript and once without (every form works without it).
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { currentTotpCode } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { launchBrowser, screenshotsOnFailure } from "#tests/helpers/browser.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { browserForTests } from "#tests/helpers/browser.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 
 const PASSWORD = "first sign-in passphrase";
-let web: Awaited<ReturnType<typeof startWeb>>;
-let browser: Browser;
-const pages = screenshotsOnFailure("staff");
-
-beforeAll(async () => {
-  web = await startWeb();
-  browser = await launchBrowser();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await closeQueues();
-  await closeRedis();
-});
+const web = webAppForTests();
+const { openPage } = browserForTests("staff");
 
 describe.each([true, false])("first staff sign-in (JavaScript %s)", (javaScriptEnabled) => {
   it("enrols an authenticator app, shows the recovery codes once, lands on the request list", async () => {
     const email = `first.signin.${javaScriptEnabled ? "js" : "nojs"}@demo-shop.example`;
     await createStaff(getDb(), { email, name: "Fiona First", role: "processor", password: PASSWORD });
-    const context = await browser.newContext({ javaScriptEnabled });
-    const page = await context.newPage();
-    pages.push(page);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
+    const { page, errors, context } = await openPage({ javaScriptEnabled });
 
     await page.goto(`${web.url}/admin`);
     await page.getByRole("heading", { name: "Staff sign-in" }).waitFor();

@@ -4,16 +4,13 @@
  * text, the textarea invalid), follows the error's link to that line with Enter, deletes it and saves again.
  */
 import { mkdirSync } from "node:fs";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { stores } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { launchBrowser } from "#tests/helpers/browser.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { browserForTests } from "#tests/helpers/browser.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { addStaff, sessionCookie } from "../integration/console-fixtures.ts";
 
 const MAP = `version: 1
@@ -28,18 +25,16 @@ metadata:
   source: You
 `;
 
-let web: Awaited<ReturnType<typeof startWeb>>;
-let browser: Browser;
+const web = webAppForTests();
+const { browser } = browserForTests("stores-console");
 let context: BrowserContext;
 let page: Page;
 
 beforeAll(async () => {
-  web = await startWeb();
   const db = getDb();
   await applyStoreMap(db, MAP);
   const admin = await addStaff(db, "admin");
   const cookie = await sessionCookie(db, admin.id, { stepUp: true });
-  browser = await launchBrowser();
   context = await browser.newContext();
   await context.addCookies([{ name: "portal_staff", value: cookie.split("=")[1]!, url: web.url }]);
   page = await context.newPage();
@@ -50,14 +45,6 @@ afterEach(async (ctx) => {
     mkdirSync(".cache", { recursive: true });
     await page.screenshot({ path: ".cache/e2e-stores-console-failure.png", fullPage: true }).catch(() => {});
   }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 const activeId = () => page.evaluate(() => document.activeElement?.id ?? "");

@@ -1,8 +1,11 @@
 /** Headless Debian Chromium driven by playwright-core (no downloaded browser). */
 import { existsSync, mkdirSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { afterEach } from "vitest";
-import { currentTotpCode } from "#app/models/mfa.server.ts";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
+import { createStaff } from "#app/models/staff.server.ts";
+import { getDb } from "#db/client.server.ts";
+import type { StaffRole } from "#db/schema/index.ts";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -69,4 +72,55 @@ export function freshTotpCode(secret: () => string): () => Promise<string> {
       await new Promise((r) => setTimeout(r, 500));
     }
   };
+}
+
+/**
+ * Chromium for the tests of one file: launched before them, closed after them (register it after the web app, so it
+ * closes first). `browser` opens contexts and pages; `openPage` opens a page in a new context, pushed onto `pages`
+ * (saved as screenshots when a test fails, see `screenshotsOnFailure`), with the script errors it reports.
+ */
+export function browserForTests(name: string) {
+  const pages = screenshotsOnFailure(name);
+  let launched: Browser | undefined;
+  beforeAll(async () => {
+    launched = await launchBrowser();
+  }, 90_000);
+  afterAll(async () => {
+    await launched?.close();
+  });
+  const started = () => {
+    if (!launched) throw new Error("Chromium is launched in beforeAll");
+    return launched;
+  };
+  const browser = {
+    newContext: (options?: BrowserContextOptions) => started().newContext(options),
+    newPage: (options?: BrowserContextOptions) => started().newPage(options),
+  };
+  /** A page in a new context; `errors` collects its uncaught script errors as `<url>: <message>`. */
+  async function openPage(options: BrowserContextOptions = {}): Promise<{ page: Page; errors: string[]; context: BrowserContext }> {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    pages.push(page);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
+    return { page, errors, context };
+  }
+  return { browser, pages, openPage };
+}
+
+/**
+ * A staff member with an authenticator app (TOTP) set up, created before the file's tests (MFA is mandatory; the
+ * test computes the codes): `secret` once created, `nextCode` for `signInStaff` (fresh codes, see `freshTotpCode`).
+ */
+export function staffWithTotpForTests(staff: { email: string; password: string; name: string }, role: StaffRole) {
+  let secret: string | undefined;
+  beforeAll(async () => {
+    const created = await createStaff(getDb(), { ...staff, role });
+    secret = await provisionTotp(getDb(), created.id);
+  });
+  const totpSecret = () => {
+    if (secret === undefined) throw new Error("the staff member is created in beforeAll");
+    return secret;
+  };
+  return { totpSecret, nextCode: freshTotpCode(totpSecret) };
 }

@@ -4,7 +4,12 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
+import { afterAll, beforeAll } from "vitest";
 import { getEnv, parseEnv } from "#app/utils/env.server.ts";
+import { closeMailer } from "#app/utils/mailer.server.ts";
+import { closeRedis } from "#app/utils/redis.server.ts";
+import { closeQueues } from "#jobs/queues.ts";
+import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { createApp } from "#server/app.ts";
 
 export async function loadBuild(): Promise<ServerBuild> {
@@ -30,5 +35,38 @@ export async function startWeb(overrides: Record<string, string> = {}) {
         body: typeof body === "string" ? body : body.toString(),
       }),
     close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export type WebApp = Awaited<ReturnType<typeof startWeb>>;
+
+/**
+ * The real web app for the tests of one file (and, with `worker`, a real worker beside it): started before the
+ * file's tests (this `beforeAll` is registered first, so the file's own ones can use it); after them the worker, the
+ * app, the queues, the mailer and Redis are closed. Use it like what `startWeb` returns (`url`, `post`).
+ */
+export function webAppForTests({ worker = false } = {}): Omit<WebApp, "close"> {
+  let app: WebApp | undefined;
+  let running: RunningWorker | undefined;
+  beforeAll(async () => {
+    app = await startWeb();
+    if (worker) running = await startWorker({ schedules: false, concurrency: 2 });
+  }, 90_000);
+  afterAll(async () => {
+    await running?.close(5000);
+    await app?.close();
+    await closeQueues();
+    await closeMailer();
+    await closeRedis();
+  });
+  const started = () => {
+    if (!app) throw new Error("the web app starts in beforeAll");
+    return app;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    post: (...args) => started().post(...args),
   };
 }

@@ -15,17 +15,16 @@ import { confirmCorrection } from "#app/models/corrections.server.ts";
 import { CALLBACK_TIMEOUT_ERROR, expireStoreCallbacks, retryStore } from "#app/models/execution.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { createApp } from "#server/app.ts";
 import { requests, storeRuns, type RequestType } from "#db/schema/index.ts";
-import { closeQueues, enqueue } from "#jobs/queues.ts";
+import { enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually } from "#tests/helpers/flow.ts";
 import { loadBuild } from "#tests/helpers/web.ts";
 import { addStaff } from "./console-fixtures.ts";
+import { stopWorkerAndConnections, verifiedRequest } from "./execution-fixtures.ts";
 
 const PORTAL_PORT = vi.hoisted(() => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -84,19 +83,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await stopWorkerAndConnections(worker);
   await new Promise((r) => store?.close(r));
   await new Promise((r) => portal?.close(r));
 });
 
-async function approvedRequest(type: RequestType) {
-  const created = await insertRequest(db(), { type, email: `async-${randomBytes(3).toString("hex")}@example.com`, region: "EU", receivedAt: new Date() });
-  await db().update(requests).set({ status: "approved", verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, created.id));
-  return created;
-}
+const approvedRequest = (type: RequestType) => verifiedRequest(db(), { type, email: `async-${randomBytes(3).toString("hex")}@example.com`, region: "EU" });
 const statusOf = async (id: string) => (await db().select({ s: requests.status }).from(requests).where(eq(requests.id, id)))[0]!.s;
 const runOf = async (id: string) => (await db().select().from(storeRuns).where(eq(storeRuns.requestId, id)))[0]!;
 

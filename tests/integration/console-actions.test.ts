@@ -6,7 +6,7 @@
  */
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
   process.env.EU_LEAD_AUTHORITY_NAME = "the Data Protection Commission (Ireland)";
@@ -37,19 +37,15 @@ import {
 } from "#app/models/request-actions.server.ts";
 import { getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestEmails, requests } from "#db/schema/index.ts";
-import { closeQueues, getQueue } from "#jobs/queues.ts";
-import { startWorker, type RunningWorker } from "#jobs/worker.ts";
+import { getQueue } from "#jobs/queues.ts";
 import { eventually, statusLinkFromMail } from "#tests/helpers/flow.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 import { addRequest, addStaff } from "./console-fixtures.ts";
 
-let worker: RunningWorker;
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests({ worker: true });
 let admin: Actor;
 let processor: Actor;
 let otherProcessor: Actor;
@@ -57,20 +53,10 @@ let auditor: Actor;
 
 beforeAll(async () => {
   const db = getDb();
-  worker = await startWorker({ schedules: false, concurrency: 2 });
-  web = await startWeb();
   admin = (await addStaff(db, "admin")) as Actor;
   processor = (await addStaff(db, "processor")) as Actor;
   otherProcessor = (await addStaff(db, "processor", "other")) as Actor;
   auditor = (await addStaff(db, "auditor")) as Actor;
-});
-
-afterAll(async () => {
-  await worker.close(5000);
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 const row = async (id: string) => (await getDb().select().from(requests).where(eq(requests.id, id)))[0]!;

@@ -68,3 +68,13 @@ export async function addRequest(db: Database, f: RequestFixture = {}, clock?: C
   const [row] = await db.select().from(requests).where(eq(requests.id, created.id));
   return { ...row!, email };
 }
+
+export type StaffMember = Awaited<ReturnType<typeof addStaff>>;
+
+/** One staff member of each role, created in this order: an admin, a processor and an auditor. */
+export async function addStaffOfEachRole(db: Database): Promise<Record<"admin" | "processor" | "auditor", StaffMember>> {
+  const admin = await addStaff(db, "admin");
+  const processor = await addStaff(db, "processor");
+  const auditor = await addStaff(db, "auditor");
+  return { admin, processor, auditor };
+}

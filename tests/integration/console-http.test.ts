@@ -4,34 +4,20 @@
  * the audit log viewer (filters, pages, bad parameters, "verify integrity" finding a tampered event).
  */
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { listEvents } from "#app/models/audit.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestEvents, requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { startWeb } from "#tests/helpers/web.ts";
-import { addRequest, addStaff, sessionCookie } from "./console-fixtures.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
+import { addRequest, addStaffOfEachRole, sessionCookie, type StaffMember } from "./console-fixtures.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
-let admin: Awaited<ReturnType<typeof addStaff>>;
-let processor: Awaited<ReturnType<typeof addStaff>>;
-let auditor: Awaited<ReturnType<typeof addStaff>>;
+const web = webAppForTests();
+let admin: StaffMember;
+let processor: StaffMember;
+let auditor: StaffMember;
 
 beforeAll(async () => {
-  web = await startWeb();
-  const db = getDb();
-  admin = await addStaff(db, "admin");
-  processor = await addStaff(db, "processor");
-  auditor = await addStaff(db, "auditor");
-});
-
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  ({ admin, processor, auditor } = await addStaffOfEachRole(getDb()));
 });
 
 const statusOf = async (id: string) => (await getDb().select({ s: requests.status }).from(requests).where(eq(requests.id, id)))[0]!.s;

@@ -4,36 +4,25 @@
  * otherwise, the verification level and legal holds respected, every change audited, admins with a step-up only.
  */
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { applyApprovalPolicy, approvalModeFor, getApprovalPolicy, setApprovalPolicy } from "#app/models/approval-policy.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { placeLegalHold } from "#app/models/request-actions.server.ts";
 import { submitRequest } from "#app/models/requests.server.ts";
 import { sendVerificationChallenge, verifyCode } from "#app/models/verification.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestEvents, requests, verificationChallenges } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
 import { codeFromMail, verificationMailFor } from "#tests/helpers/flow.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { addRequest, addStaff, sessionCookie, uniqueEmail } from "./console-fixtures.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 let admin: { id: string; role: "admin" };
 let processor: { id: string; role: "processor" };
 
 beforeAll(async () => {
-  web = await startWeb();
   admin = (await addStaff(getDb(), "admin")) as typeof admin;
   processor = (await addStaff(getDb(), "processor")) as typeof processor;
-});
-
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 const statusOf = async (id: string) => (await getDb().select({ s: requests.status }).from(requests).where(eq(requests.id, id)))[0]!.s;

@@ -1,12 +1,20 @@
 /**
  * The demo's connected stores in scratch databases for tests: the `shop` PostgreSQL database, the `marketing`
  * MariaDB database and the `support` HTTP service, filled with a few demo customers and applied with their maps
- * (scripts/demo-stores). Plus reading a zip (yauzl) for the package checks.
+ * (scripts/demo-stores). Requests put straight into the state verification leaves them in, and the shutdown every
+ * worker test ends with. Plus reading a zip (yauzl) for the package checks.
  */
 import { randomBytes } from "node:crypto";
+import { eq } from "drizzle-orm";
 import yauzl from "yauzl";
+import { insertRequest } from "#app/models/requests.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
+import { closeMailer } from "#app/utils/mailer.server.ts";
+import { closeRedis } from "#app/utils/redis.server.ts";
 import type { Executor } from "#db/client.server.ts";
+import { requests } from "#db/schema/index.ts";
+import { closeQueues } from "#jobs/queues.ts";
+import type { RunningWorker } from "#jobs/worker.ts";
 import { demoCustomers, type DemoCustomer } from "#scripts/demo-stores/customers.ts";
 import { demoStoreMaps } from "#scripts/demo-stores/index.ts";
 import { setUpMarketing } from "#scripts/demo-stores/marketing.ts";
@@ -48,6 +56,24 @@ export async function createDemoStores(db: Executor, count = 20): Promise<DemoSt
       await marketing.drop();
     },
   };
+}
+
+/** Stops the worker (if one was started), then closes the queues, the mailer and Redis: every worker test's `afterAll`. */
+export async function stopWorkerAndConnections(worker: RunningWorker | undefined): Promise<void> {
+  await worker?.close(5000);
+  await closeQueues();
+  await closeMailer();
+  await closeRedis();
+}
+
+/**
+ * A request inserted (received now) and put in `status` (default `approved`) as a verified email leaves it
+ * (verification level 1), ready for the worker's execution or matching.
+ */
+export async function verifiedRequest(db: Executor, input: Omit<Parameters<typeof insertRequest>[1], "receivedAt">, status: "approved" | "verified" = "approved") {
+  const created = await insertRequest(db, { ...input, receivedAt: new Date() });
+  await db.update(requests).set({ status, verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, created.id));
+  return created;
 }
 
 /** Every entry of a zip (in memory; test packages are small). */

@@ -15,16 +15,13 @@ import { LEGAL_HOLD_ERROR, executeStore, reconcileExecutions, resumeExecution, r
 import { completeManualRun } from "#app/models/stores.server.ts";
 import { packageDir } from "#app/models/packages.server.ts";
 import { liftLegalHold, placeLegalHold } from "#app/models/request-actions.server.ts";
-import { insertRequest } from "#app/models/requests.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestCorrections, requests, storeRuns, type RequestType } from "#db/schema/index.ts";
-import { closeQueues, enqueue } from "#jobs/queues.ts";
+import { enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually, mailsTo } from "#tests/helpers/flow.ts";
 import { addStaff } from "./console-fixtures.ts";
-import { createDemoStores, type DemoStores } from "./execution-fixtures.ts";
+import { createDemoStores, stopWorkerAndConnections, verifiedRequest, type DemoStores } from "./execution-fixtures.ts";
 
 vi.hoisted(() => {
   process.env.PACKAGE_DIR = `${process.env.TMPDIR ?? "/tmp"}/portal-packages-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -45,19 +42,13 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await stopWorkerAndConnections(worker);
   await demo?.close();
   await rm(packageDir(), { recursive: true, force: true });
 });
 
-async function approvedRequest(type: RequestType, email: string, details?: { corrections: { incorrect: string; correct: string } }) {
-  const created = await insertRequest(db(), { type, email, region: type === "opt_out" || type === "limit_sensitive" ? "US-CA" : "EU", receivedAt: new Date(), ...(details ? { details } : {}) });
-  await db().update(requests).set({ status: "approved", verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, created.id));
-  return created;
-}
+const approvedRequest = (type: RequestType, email: string, details?: { corrections: { incorrect: string; correct: string } }) =>
+  verifiedRequest(db(), { type, email, region: type === "opt_out" || type === "limit_sensitive" ? "US-CA" : "EU", ...(details ? { details } : {}) });
 
 const statusOf = async (id: string) => (await db().select({ s: requests.status }).from(requests).where(eq(requests.id, id)))[0]!.s;
 const waitForStatus = (id: string, status: string, timeoutMs = 60_000) => eventually(async () => (await statusOf(id)) === status, timeoutMs, 100);

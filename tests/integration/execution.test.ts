@@ -15,18 +15,15 @@ import { verifyPortalSignature } from "#app/connectors/http/signature.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { executeStore, finalizeRequest, reconcileExecutions, retryStore, sendCompletionEmail, startExecution } from "#app/models/execution.server.ts";
 import { getPackage, openPackageFile, packageDir } from "#app/models/packages.server.ts";
-import { insertRequest } from "#app/models/requests.server.ts";
 import { getRequestByStatusToken, publicTimeline } from "#app/models/status.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests, storeRuns, stores, type RequestType } from "#db/schema/index.ts";
-import { closeQueues, enqueue } from "#jobs/queues.ts";
+import { enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually, mailsTo, statusLinkFromMail } from "#tests/helpers/flow.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
-import { createDemoStores, parseCsv, streamToBuffer, unzip, type DemoStores } from "./execution-fixtures.ts";
+import { createDemoStores, parseCsv, stopWorkerAndConnections, streamToBuffer, unzip, verifiedRequest, type DemoStores } from "./execution-fixtures.ts";
 
 vi.hoisted(() => {
   process.env.PACKAGE_DIR = `${process.env.TMPDIR ?? "/tmp"}/portal-packages-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -43,19 +40,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await stopWorkerAndConnections(worker);
   await demo?.close();
   await rm(packageDir(), { recursive: true, force: true });
 });
 
-async function approvedRequest(type: RequestType, email: string) {
-  const created = await insertRequest(db(), { type, email, region: "EU", receivedAt: new Date() });
-  await db().update(requests).set({ status: "approved", verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, created.id));
-  return created;
-}
+const approvedRequest = (type: RequestType, email: string) => verifiedRequest(db(), { type, email, region: "EU" });
 
 const statusOf = async (id: string) => (await db().select({ s: requests.status }).from(requests).where(eq(requests.id, id)))[0]!.s;
 const waitForStatus = (id: string, status: string, timeoutMs = 60_000) => eventually(async () => (await statusOf(id)) === status, timeoutMs, 100);

@@ -7,41 +7,28 @@
  * The tests run in order: the first one needs a database without any policy.
  */
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { hasAcknowledgedCurrent, listAcknowledgements, policyStanding } from "#app/models/handling-policy.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { requireStaffSession } from "#app/utils/session.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { handlingPolicyAcknowledgements, handlingPolicyVersions, requestEvents, requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { startWeb } from "#tests/helpers/web.ts";
-import { addRequest, addStaff, sessionCookie } from "./console-fixtures.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
+import { addRequest, addStaff, addStaffOfEachRole, sessionCookie, type StaffMember } from "./console-fixtures.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
-let admin: Awaited<ReturnType<typeof addStaff>>;
-let processor: Awaited<ReturnType<typeof addStaff>>;
-let auditor: Awaited<ReturnType<typeof addStaff>>;
+const web = webAppForTests();
+let admin: StaffMember;
+let processor: StaffMember;
+let auditor: StaffMember;
 let adminCookie: string;
 let processorCookie: string;
 let auditorCookie: string;
 
 beforeAll(async () => {
-  web = await startWeb();
   const db = getDb();
-  admin = await addStaff(db, "admin");
-  processor = await addStaff(db, "processor");
-  auditor = await addStaff(db, "auditor");
+  ({ admin, processor, auditor } = await addStaffOfEachRole(db));
   adminCookie = await sessionCookie(db, admin.id, { stepUp: true });
   processorCookie = await sessionCookie(db, processor.id);
   auditorCookie = await sessionCookie(db, auditor.id);
-});
-
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 const PAGE = "/admin/handling-policy";

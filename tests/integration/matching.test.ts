@@ -10,18 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setApprovalPolicy } from "#app/models/approval-policy.server.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { matchDataPoints, normalizeDataPoint } from "#app/models/matching.server.ts";
-import { getRequestById, insertRequest, submitRequest } from "#app/models/requests.server.ts";
+import { getRequestById, submitRequest } from "#app/models/requests.server.ts";
 import { subjectForRequest } from "#app/models/stores.server.ts";
 import { verifyCode } from "#app/models/verification.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestEvents, requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { codeFromMail, eventually, verificationMailFor } from "#tests/helpers/flow.ts";
 import { addStaff } from "./console-fixtures.ts";
-import { createDemoStores, type DemoStores } from "./execution-fixtures.ts";
+import { createDemoStores, stopWorkerAndConnections, verifiedRequest as verifiedRequestIn, type DemoStores } from "./execution-fixtures.ts";
 
 const db = () => getDb();
 let demo: DemoStores;
@@ -31,17 +28,12 @@ beforeAll(async () => {
   demo = await createDemoStores(db(), 20);
 }, 60_000);
 afterAll(async () => {
-  await worker?.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await stopWorkerAndConnections(worker);
   await demo?.close();
 });
 
 async function verifiedRequest(email: string, dataPoints: Record<string, string>, { type = "access", region = "UK" }: { type?: "access" | "deletion"; region?: string } = {}) {
-  const created = await insertRequest(db(), { type, email, region, receivedAt: new Date(), dataPoints });
-  await db().update(requests).set({ status: "verified", verifiedAt: new Date(), verificationLevel: 1 }).where(eq(requests.id, created.id));
-  return created.id;
+  return (await verifiedRequestIn(db(), { type, email, region, dataPoints }, "verified")).id;
 }
 
 describe("data-point matching", () => {

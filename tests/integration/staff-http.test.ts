@@ -5,39 +5,22 @@
  */
 import { spawn } from "node:child_process";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { provisionTotp, regenerateRecoveryCodes } from "#app/models/mfa.server.ts";
 import { createStaff, findStaffInvite } from "#app/models/staff.server.ts";
 import { base32Decode, totpAtStep, totpStep } from "#app/models/totp.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import type { CaughtMail } from "#app/utils/mail-catcher.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestEvents, staffInvites, staffSessions, staffUsers } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { startWorker, type RunningWorker } from "#jobs/worker.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
-let worker: RunningWorker;
+const web = webAppForTests({ worker: true });
 const PASSWORD = "correct horse battery staple";
 const form = (fields: Record<string, string>) => new URLSearchParams(fields);
 let n = 0;
 const uniqueEmail = () => `http.staff${++n}-${Date.now().toString(36)}@example.com`;
-
-beforeAll(async () => {
-  web = await startWeb();
-  worker = await startWorker({ schedules: false, concurrency: 2 });
-});
-afterAll(async () => {
-  await worker.close(5000);
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
-});
 
 const INVITE_LINK = /(https?:\/\/[^\s"<>]+\/admin\/invite\/([A-Za-z0-9_-]{43}))/;
 
