@@ -3,6 +3,7 @@
  * week, two bars a week. The SVG is an image with a title and a description; the same numbers follow in a table
  * (the text alternative, for screen readers and for anyone who wants the figures).
  */
+import { DataTable } from "#app/components/data-table.tsx";
 
 export type VolumeWeek = { isoWeek: string; monday: string; received: number; completed: number; partial: boolean };
 
@@ -95,27 +96,19 @@ export function VolumeChart({ weeks, id, caption }: { weeks: readonly VolumeWeek
           </text>
         </g>
       </svg>
-      <table>
-        <caption>{`${caption} — the chart's numbers`}</caption>
-        <thead>
-          <tr>
-            <th scope="col">ISO week</th>
-            <th scope="col">Week starting (Monday)</th>
-            <th scope="col">Received</th>
-            <th scope="col">Completed</th>
+      <DataTable
+        caption={`${caption} — the chart's numbers`}
+        columns={["ISO week", "Week starting (Monday)", "Received", "Completed"]}
+        rows={weeks}
+        row={(w) => (
+          <tr key={w.monday}>
+            <th scope="row">{w.partial ? `${w.isoWeek} (part of the week)` : w.isoWeek}</th>
+            <td>{w.monday}</td>
+            <td>{w.received}</td>
+            <td>{w.completed}</td>
           </tr>
-        </thead>
-        <tbody>
-          {weeks.map((w) => (
-            <tr key={w.monday}>
-              <th scope="row">{w.partial ? `${w.isoWeek} (part of the week)` : w.isoWeek}</th>
-              <td>{w.monday}</td>
-              <td>{w.received}</td>
-              <td>{w.completed}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </figure>
   );
 }

@@ -11,7 +11,10 @@ import { regimeLabels } from "#app/models/regions.ts";
 import { requestTypeLabels } from "#app/models/request-types.ts";
 import { listStaff } from "#app/models/staff.server.ts";
 import { PolicyBanner } from "#app/components/policy-banner.tsx";
-import { StaffNav } from "#app/components/staff-nav.tsx";
+import { DataTable } from "#app/components/data-table.tsx";
+import { FilterErrors, FilterInput, FilterSelect, filterFieldErrors } from "#app/components/filter-form.tsx";
+import { PagedResults } from "#app/components/pager.tsx";
+import { StaffPage } from "#app/components/staff-page.tsx";
 import { versionToAcknowledge } from "#app/models/handling-policy.server.ts";
 import { getDb } from "#db/client.server.ts";
 import type { RequestStatus } from "#db/schema/index.ts";
@@ -101,191 +104,111 @@ function badgeText(badge: string, daysLeft: number) {
 }
 
 const sortLabels = { due: "Due date, soonest first", "-due": "Due date, latest first", received: "Received, oldest first", "-received": "Received, newest first" };
+const sortOptions = Object.entries(sortLabels).map(([value, label]) => ({ value, label }));
 
 export default function AdminRequests() {
   const { me, options, errors, form, page } = useLoaderData<typeof loader>();
-  const errorFor = (field: string) => errors.find((e) => e.field === field)?.message;
-  const described = (field: string) => (errorFor(field) ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
-  const fieldError = (field: string) =>
-    errorFor(field) ? (
-      <p id={`${field}-error`} className="error">
-        {errorFor(field)}
-      </p>
-    ) : null;
+  const fields = filterFieldErrors(errors);
   return (
-    <section aria-labelledby="title">
-      <div className="card">
-        <h1 id="title">Requests</h1>
-        <p>
-          Signed in as {me.name} ({me.role}).
-        </p>
-        <StaffNav role={me.role} current="/admin" />
-        <PolicyBanner version={me.mustAcknowledge} back="/admin" />
-        <Form method="post" action="/admin/logout">
-          <button type="submit" className="secondary">
-            Sign out
-          </button>
-        </Form>
-      </div>
-
+    <StaffPage
+      title="Requests"
+      role={me.role}
+      current="/admin"
+      signedInAs={me}
+      head={
+        <>
+          <PolicyBanner version={me.mustAcknowledge} back="/admin" />
+          <Form method="post" action="/admin/logout">
+            <button type="submit" className="secondary">
+              Sign out
+            </button>
+          </Form>
+        </>
+      }
+    >
       <div className="card">
         <Form method="get" aria-labelledby="filter-title">
           <h2 id="filter-title">Filter and search</h2>
-          {errors.length > 0 ? (
-            <div role="alert" className="error" data-testid="queue-errors">
-              <p>These filters could not be used:</p>
-              <ul>
-                {errors.map((e) => (
-                  <li key={`${e.field}:${e.message}`}>{e.message}</li>
-                ))}
-              </ul>
-            </div>
-          ) : null}
-          <label htmlFor="q">Search</label>
-          <p className="hint" id="q-hint">
-            A request reference (PR-XXXX-XXXX) or a customer&apos;s exact email address.
-          </p>
-          <input id="q" name="q" type="text" defaultValue={form.q} maxLength={320} autoComplete="off" aria-describedby="q-hint" {...described("q")} />
-          {fieldError("q")}
+          <FilterErrors errors={errors} title="These filters could not be used:" testId="queue-errors" />
+          <FilterInput
+            name="q"
+            label="Search"
+            hint="A request reference (PR-XXXX-XXXX) or a customer's exact email address."
+            fields={fields}
+            type="text"
+            defaultValue={form.q}
+            maxLength={320}
+            autoComplete="off"
+          />
 
-          <label htmlFor="status">Status</label>
-          <select id="status" name="status" defaultValue={form.status} {...described("status")}>
-            {options.statuses.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-          {fieldError("status")}
+          <FilterSelect name="status" label="Status" options={options.statuses} defaultValue={form.status} fields={fields} />
 
-          <label htmlFor="type">Type</label>
-          <select id="type" name="type" defaultValue={form.type} {...described("type")}>
-            <option value="">Any type</option>
-            {options.types.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-          {fieldError("type")}
+          <FilterSelect name="type" label="Type" any="Any type" options={options.types} defaultValue={form.type} fields={fields} />
 
-          <label htmlFor="regime">Law</label>
-          <select id="regime" name="regime" defaultValue={form.regime} {...described("regime")}>
-            <option value="">Any law</option>
-            {options.regimes.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-          {fieldError("regime")}
+          <FilterSelect name="regime" label="Law" any="Any law" options={options.regimes} defaultValue={form.regime} fields={fields} />
 
-          <label htmlFor="within">Due within (days)</label>
-          <input id="within" name="within" type="number" min={0} max={365} step={1} inputMode="numeric" defaultValue={form.within} {...described("within")} />
-          {fieldError("within")}
+          <FilterInput name="within" label="Due within (days)" fields={fields} type="number" min={0} max={365} step={1} inputMode="numeric" defaultValue={form.within} />
 
           <label className="choice" htmlFor="overdue">
-            <input id="overdue" name="overdue" type="checkbox" value="1" defaultChecked={form.overdue} {...described("overdue")} />
+            <input id="overdue" name="overdue" type="checkbox" value="1" defaultChecked={form.overdue} {...fields.described("overdue")} />
             Overdue only
           </label>
-          {fieldError("overdue")}
+          {fields.fieldError("overdue")}
 
-          <label htmlFor="assignee">Assigned to</label>
-          <select id="assignee" name="assignee" defaultValue={form.assignee} {...described("assignee")}>
-            <option value="">Anyone or nobody</option>
-            {options.assignees.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-          {fieldError("assignee")}
+          <FilterSelect name="assignee" label="Assigned to" any="Anyone or nobody" options={options.assignees} defaultValue={form.assignee} fields={fields} />
 
-          <label htmlFor="sort">Sort by</label>
-          <select id="sort" name="sort" defaultValue={form.sort} {...described("sort")}>
-            {Object.entries(sortLabels).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-          {fieldError("sort")}
-          {fieldError("page")}
+          <FilterSelect name="sort" label="Sort by" options={sortOptions} defaultValue={form.sort} fields={fields} />
+          {fields.fieldError("page")}
 
           <button type="submit">Show requests</button> <Link to="/admin">Clear filters</Link>
         </Form>
       </div>
 
       {page ? (
-        page.rows.length === 0 ? (
-          <p className="card" role="status">
-            No requests match.
-          </p>
-        ) : (
-          <>
-            <table aria-describedby="queue-summary">
-              <caption id="queue-summary" className="hint">
-                {`Showing ${page.first}–${page.last} of ${page.totalCapped ? `more than ${page.total.toLocaleString("en")}` : page.total.toLocaleString("en")}; ${sortLabels[form.sort as keyof typeof sortLabels].toLowerCase()}.`}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Reference</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Law</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Received</th>
-                  <th scope="col">Due</th>
-                  <th scope="col">Assignee</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.rows.map((r) => (
-                  <tr key={r.reference} data-reference={r.reference}>
-                    <td>
-                      <Link to={`/admin/requests/${r.reference}`}>{r.reference}</Link>
-                      {r.legalHold ? (
-                        <>
-                          {" "}
-                          <span className="badge">legal hold</span>
-                        </>
-                      ) : null}
-                    </td>
-                    <td>{r.type}</td>
-                    <td>
-                      {r.regime} ({r.jurisdiction})
-                    </td>
-                    <td>{r.status}</td>
-                    <td>{r.received}</td>
-                    <td>
-                      {r.due}
-                      {r.extended ? " (extended)" : ""}{" "}
-                      {r.badge ? (
-                        <span className={`badge ${r.badge}`} data-badge={r.badge}>
-                          {badgeText(r.badge, r.daysLeft)}
-                        </span>
-                      ) : null}
-                    </td>
-                    <td>{r.assignee ?? "—"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <nav aria-label="Pages" className="card">
-              <p>
-                {page.previous ? <Link to={page.previous}>← Previous page</Link> : null}
-                {page.previous && page.next ? " · " : null}
-                <span aria-current="page">Page {page.number}</span>
-                {page.next ? (
-                  <>
-                    {" · "}
-                    <Link to={page.next}>Next page →</Link>
-                  </>
-                ) : null}
-              </p>
-            </nav>
-          </>
-        )
+        <PagedResults
+          none={page.rows.length === 0 ? "No requests match." : null}
+          back={page.previous ? { to: page.previous, label: "← Previous page" } : null}
+          current={`Page ${page.number}`}
+          forward={page.next ? { to: page.next, label: "Next page →" } : null}
+        >
+          <DataTable
+            summaryId="queue-summary"
+            captionClassName="hint"
+            caption={`Showing ${page.first}–${page.last} of ${page.totalCapped ? `more than ${page.total.toLocaleString("en")}` : page.total.toLocaleString("en")}; ${sortLabels[form.sort as keyof typeof sortLabels].toLowerCase()}.`}
+            columns={["Reference", "Type", "Law", "Status", "Received", "Due", "Assignee"]}
+            rows={page.rows}
+            row={(r) => (
+              <tr key={r.reference} data-reference={r.reference}>
+                <td>
+                  <Link to={`/admin/requests/${r.reference}`}>{r.reference}</Link>
+                  {r.legalHold ? (
+                    <>
+                      {" "}
+                      <span className="badge">legal hold</span>
+                    </>
+                  ) : null}
+                </td>
+                <td>{r.type}</td>
+                <td>
+                  {r.regime} ({r.jurisdiction})
+                </td>
+                <td>{r.status}</td>
+                <td>{r.received}</td>
+                <td>
+                  {r.due}
+                  {r.extended ? " (extended)" : ""}{" "}
+                  {r.badge ? (
+                    <span className={`badge ${r.badge}`} data-badge={r.badge}>
+                      {badgeText(r.badge, r.daysLeft)}
+                    </span>
+                  ) : null}
+                </td>
+                <td>{r.assignee ?? "—"}</td>
+              </tr>
+            )}
+          />
+        </PagedResults>
       ) : null}
-    </section>
+    </StaffPage>
   );
 }

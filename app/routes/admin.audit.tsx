@@ -9,7 +9,11 @@ import { auditActors, parseAuditParams, searchAuditLog, verifyAuditChainFor, typ
 import { getDb } from "#db/client.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
-import { StaffNav } from "#app/components/staff-nav.tsx";
+import { AuditEventCells } from "#app/components/audit-event.tsx";
+import { DataTable } from "#app/components/data-table.tsx";
+import { FilterErrors, FilterInput, FilterSelect, filterFieldErrors } from "#app/components/filter-form.tsx";
+import { PagedResults } from "#app/components/pager.tsx";
+import { StaffPage } from "#app/components/staff-page.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Audit log — Privacy Center staff" }];
 
@@ -80,140 +84,86 @@ const reasons = {
 
 export default function AuditLog() {
   const { me, actors, errors, form, page, verification } = useLoaderData<typeof loader>();
-  const errorFor = (field: string) => errors.find((e) => e.field === field)?.message;
-  const described = (field: string) => (errorFor(field) ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
-  const fieldError = (field: string) =>
-    errorFor(field) ? (
-      <p id={`${field}-error`} className="error">
-        {errorFor(field)}
-      </p>
-    ) : null;
+  const fields = filterFieldErrors(errors);
   return (
-    <section aria-labelledby="title">
-      <div className="card">
-        <h1 id="title">Audit log</h1>
-        <StaffNav role={me.role} current="/admin/audit" />
-        <p>
-          Every state change and staff action, append-only and hash-chained: each event carries the hash of the one before, so an
-          edited or deleted event breaks the chain.
-        </p>
-        {verification ? (
-          verification.ok ? (
-            <p className="success" role="status" data-testid="verification">
-              {`Integrity verified: all ${verification.count.toLocaleString("en")} events are intact and linked.`}
-            </p>
-          ) : (
-            <p className="error" role="alert" data-testid="verification">
-              {`The chain is broken at event ${verification.brokenAtId} (after checking ${verification.count.toLocaleString("en")} events): ${reasons[verification.reason]}.`}
-            </p>
-          )
-        ) : null}
-        {page ? (
-          <Form method="get" action="/admin/audit">
-            {Object.entries(form).map(([k, v]) => (v ? <input key={k} type="hidden" name={k} value={v} /> : null))}
-            <input type="hidden" name="verify" value="1" />
-            <button type="submit" className="secondary">
-              Verify integrity
-            </button>
-          </Form>
-        ) : null}
-      </div>
-
+    <StaffPage
+      title="Audit log"
+      role={me.role}
+      current="/admin/audit"
+      head={
+        <>
+          <p>
+            Every state change and staff action, append-only and hash-chained: each event carries the hash of the one before, so an
+            edited or deleted event breaks the chain.
+          </p>
+          {verification ? (
+            verification.ok ? (
+              <p className="success" role="status" data-testid="verification">
+                {`Integrity verified: all ${verification.count.toLocaleString("en")} events are intact and linked.`}
+              </p>
+            ) : (
+              <p className="error" role="alert" data-testid="verification">
+                {`The chain is broken at event ${verification.brokenAtId} (after checking ${verification.count.toLocaleString("en")} events): ${reasons[verification.reason]}.`}
+              </p>
+            )
+          ) : null}
+          {page ? (
+            <Form method="get" action="/admin/audit">
+              {Object.entries(form).map(([k, v]) => (v ? <input key={k} type="hidden" name={k} value={v} /> : null))}
+              <input type="hidden" name="verify" value="1" />
+              <button type="submit" className="secondary">
+                Verify integrity
+              </button>
+            </Form>
+          ) : null}
+        </>
+      }
+    >
       <div className="card">
         <Form method="get" aria-labelledby="filter-title">
           <h2 id="filter-title">Filter</h2>
-          {errors.length > 0 ? (
-            <div role="alert" className="error">
-              <p>These filters could not be used:</p>
-              <ul>
-                {errors.map((e) => (
-                  <li key={`${e.field}:${e.message}`}>{e.message}</li>
-                ))}
-              </ul>
-            </div>
-          ) : null}
-          <label htmlFor="reference">Request reference</label>
-          <input id="reference" name="reference" type="text" defaultValue={form.reference ?? ""} placeholder="PR-XXXX-XXXX" autoComplete="off" {...described("reference")} />
-          {fieldError("reference")}
-          <label htmlFor="actor">Actor</label>
-          <select id="actor" name="actor" defaultValue={form.actor ?? ""} {...described("actor")}>
-            <option value="">Anyone</option>
-            {actors.map((a) => (
-              <option key={a.value} value={a.value}>
-                {a.label}
-              </option>
-            ))}
-          </select>
-          {fieldError("actor")}
-          <label htmlFor="action">Action</label>
-          <p className="hint" id="action-hint">
-            Exact, e.g. request.denied — or ending with * for all that start so, e.g. request.*
-          </p>
-          <input id="action" name="action" type="text" defaultValue={form.action ?? ""} autoComplete="off" aria-describedby="action-hint" {...described("action")} />
-          {fieldError("action")}
-          <label htmlFor="from">From (date)</label>
-          <input id="from" name="from" type="date" defaultValue={form.from ?? ""} {...described("from")} />
-          {fieldError("from")}
-          <label htmlFor="to">To (date)</label>
-          <input id="to" name="to" type="date" defaultValue={form.to ?? ""} {...described("to")} />
-          {fieldError("to")}
-          {fieldError("before")}
-          {fieldError("verify")}
+          <FilterErrors errors={errors} title="These filters could not be used:" />
+          <FilterInput name="reference" label="Request reference" fields={fields} type="text" defaultValue={form.reference ?? ""} placeholder="PR-XXXX-XXXX" autoComplete="off" />
+          <FilterSelect name="actor" label="Actor" any="Anyone" options={actors} defaultValue={form.actor ?? ""} fields={fields} />
+          <FilterInput
+            name="action"
+            label="Action"
+            hint="Exact, e.g. request.denied — or ending with * for all that start so, e.g. request.*"
+            fields={fields}
+            type="text"
+            defaultValue={form.action ?? ""}
+            autoComplete="off"
+          />
+          <FilterInput name="from" label="From (date)" fields={fields} type="date" defaultValue={form.from ?? ""} />
+          <FilterInput name="to" label="To (date)" fields={fields} type="date" defaultValue={form.to ?? ""} />
+          {fields.fieldError("before")}
+          {fields.fieldError("verify")}
           <button type="submit">Show events</button> <Link to="/admin/audit">Clear filters</Link>
         </Form>
       </div>
 
       {page ? (
-        page.unknownReference ? (
-          <p className="card" role="status">
-            No request has that reference.
-          </p>
-        ) : page.entries.length === 0 ? (
-          <p className="card" role="status">
-            No events match.
-          </p>
-        ) : (
-          <>
-            <table>
-              <caption className="hint">Newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Request</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.entries.map((e) => (
-                  <tr key={e.id} data-event={e.id}>
-                    <td title={`hash ${e.hash}…`}>{e.id}</td>
-                    <td>{e.at}</td>
-                    <td>{e.reference ? <Link to={`/admin/requests/${e.reference}`}>{e.reference}</Link> : "—"}</td>
-                    <td>
-                      {e.actor}
-                      {e.actorLabel ? ` (${e.actorLabel})` : ""}
-                    </td>
-                    <td>{e.action}</td>
-                    <td>
-                      <code>{e.details}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <nav aria-label="Pages" className="card">
-              <p>
-                {page.newest ? <Link to={page.newest}>← Newest events</Link> : null}
-                {page.newest && page.older ? " · " : null}
-                {page.older ? <Link to={page.older}>Older events →</Link> : null}
-              </p>
-            </nav>
-          </>
-        )
+        <PagedResults
+          none={page.unknownReference ? "No request has that reference." : page.entries.length === 0 ? "No events match." : null}
+          back={page.newest ? { to: page.newest, label: "← Newest events" } : null}
+          forward={page.older ? { to: page.older, label: "Older events →" } : null}
+        >
+          <DataTable
+            caption="Newest first"
+            captionClassName="hint"
+            columns={["#", "When", "Request", "Actor", "Action", "Details"]}
+            rows={page.entries}
+            row={(e) => (
+              <tr key={e.id} data-event={e.id}>
+                <td title={`hash ${e.hash}…`}>{e.id}</td>
+                <td>{e.at}</td>
+                <td>{e.reference ? <Link to={`/admin/requests/${e.reference}`}>{e.reference}</Link> : "—"}</td>
+                <AuditEventCells actor={e.actor} actorName={e.actorLabel} action={e.action} details={e.details} />
+              </tr>
+            )}
+          />
+        </PagedResults>
       ) : null}
-    </section>
+    </StaffPage>
   );
 }

@@ -6,7 +6,9 @@
  */
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
-import { StaffNav } from "#app/components/staff-nav.tsx";
+import { DataTable } from "#app/components/data-table.tsx";
+import { FilterErrors, FilterInput, filterFieldErrors } from "#app/components/filter-form.tsx";
+import { StaffPage } from "#app/components/staff-page.tsx";
 import { VolumeChart } from "#app/components/volume-chart.tsx";
 import { loadCurrent, loadPeriodFigures, parsePeriod, periodPresets, periodSearch, presetLabels, type Outcomes } from "#app/models/dashboard.server.ts";
 import type { QueueRow } from "#app/models/queue.server.ts";
@@ -89,118 +91,73 @@ function OutcomeTable({ id, caption, rows, total }: { id: string; caption: strin
     </>
   );
   return (
-    <table id={id}>
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Request type</th>
-          <th scope="col">Received</th>
-          <th scope="col">Complied with in whole or in part</th>
-          <th scope="col">Denied</th>
-          <th scope="col">Ended without a decision</th>
-          <th scope="col">Still open</th>
-          <th scope="col">Median days to respond</th>
-          <th scope="col">Mean days to respond</th>
-          <th scope="col">On time</th>
+    <DataTable
+      id={id}
+      caption={caption}
+      columns={["Request type", "Received", "Complied with in whole or in part", "Denied", "Ended without a decision", "Still open", "Median days to respond", "Mean days to respond", "On time"]}
+      rows={rows}
+      row={(r) => (
+        <tr key={r.key} data-key={r.key}>
+          <th scope="row">{r.label}</th>
+          {cells(r)}
         </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.key} data-key={r.key}>
-            <th scope="row">{r.label}</th>
-            {cells(r)}
-          </tr>
-        ))}
-      </tbody>
-      <tfoot>
+      )}
+      foot={
         <tr data-key="total">
           <th scope="row">All</th>
           {cells(total)}
         </tr>
-      </tfoot>
-    </table>
+      }
+    />
   );
 }
 
 function RequestList({ id, caption, rows, empty }: { id: string; caption: string; rows: ListRow[]; empty: string }) {
   if (rows.length === 0) return <p id={id}>{empty}</p>;
   return (
-    <table id={id}>
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Reference</th>
-          <th scope="col">Type</th>
-          <th scope="col">Status</th>
-          <th scope="col">Due</th>
-          <th scope="col">Assignee</th>
+    <DataTable
+      id={id}
+      caption={caption}
+      columns={["Reference", "Type", "Status", "Due", "Assignee"]}
+      rows={rows}
+      row={(r) => (
+        <tr key={r.reference} data-reference={r.reference}>
+          <th scope="row">
+            <Link to={`/admin/requests/${r.reference}`}>{r.reference}</Link>
+          </th>
+          <td>{r.type}</td>
+          <td>{r.status}</td>
+          <td>{`${r.due} (${r.daysLeft < 0 ? `${-r.daysLeft} ${r.daysLeft === -1 ? "day" : "days"} overdue` : r.daysLeft === 0 ? "due today" : `${r.daysLeft} ${r.daysLeft === 1 ? "day" : "days"} left`})`}</td>
+          <td>{r.assignee ?? "—"}</td>
         </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.reference} data-reference={r.reference}>
-            <th scope="row">
-              <Link to={`/admin/requests/${r.reference}`}>{r.reference}</Link>
-            </th>
-            <td>{r.type}</td>
-            <td>{r.status}</td>
-            <td>{`${r.due} (${r.daysLeft < 0 ? `${-r.daysLeft} ${r.daysLeft === -1 ? "day" : "days"} overdue` : r.daysLeft === 0 ? "due today" : `${r.daysLeft} ${r.daysLeft === 1 ? "day" : "days"} left`})`}</td>
-            <td>{r.assignee ?? "—"}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 
 export default function Dashboard() {
   const { me, presets, errors, form, current, data } = useLoaderData<typeof loader>();
-  const errorFor = (field: string) => errors.filter((e) => e.field === field).map((e) => e.message);
-  const described = (field: string) => (errorFor(field).length > 0 ? { "aria-invalid": true, "aria-describedby": `${field}-error` } : {});
-  const fieldError = (field: string) =>
-    errorFor(field).length > 0 ? (
-      <p id={`${field}-error`} className="error">
-        {errorFor(field).join(" ")}
-      </p>
-    ) : null;
+  const fields = filterFieldErrors(errors, "all");
   return (
-    <section aria-labelledby="title">
-      <div className="card">
-        <h1 id="title">Dashboard</h1>
-        <p>
-          Signed in as {me.name} ({me.role}).
-        </p>
-        <StaffNav role={me.role} current="/admin/dashboard" />
-      </div>
-
+    <StaffPage title="Dashboard" role={me.role} current="/admin/dashboard" signedInAs={me}>
       <div className="card" aria-labelledby="now-title">
         <h2 id="now-title">Open requests now</h2>
         <p data-testid="now-summary">
           {`${number(current.open)} open: ${number(current.overdue)} overdue, ${number(current.dueSoon)} due within ${current.dueSoonDays} days.`}
         </p>
-        <table id="open-by-status">
-          <caption>Open requests by status</caption>
-          <thead>
-            <tr>
-              <th scope="col">Status</th>
-              <th scope="col">Requests</th>
+        <DataTable
+          id="open-by-status"
+          caption="Open requests by status"
+          columns={["Status", "Requests"]}
+          rows={current.byStatus}
+          empty="No open requests."
+          row={(s) => (
+            <tr key={s.status}>
+              <th scope="row">{s.status}</th>
+              <td>{number(s.count)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {current.byStatus.length === 0 ? (
-              <tr>
-                <td colSpan={2}>No open requests.</td>
-              </tr>
-            ) : (
-              current.byStatus.map((s) => (
-                <tr key={s.status}>
-                  <th scope="row">{s.status}</th>
-                  <td>{number(s.count)}</td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
+          )}
+        />
         <h3 id="overdue-title">Overdue</h3>
         <RequestList id="overdue-list" caption="Overdue requests, the longest overdue first" rows={current.overdueList} empty="No request is overdue." />
         {current.overdue > current.overdueList.length ? (
@@ -221,23 +178,10 @@ export default function Dashboard() {
         <Form method="get" aria-labelledby="period-title">
           <h2 id="period-title">Period</h2>
           <p className="hint">Requests received from the first to the last day given, in the organisation&apos;s time zone ({current.timeZone}).</p>
-          {errors.length > 0 ? (
-            <div role="alert" className="error" data-testid="period-errors">
-              <p>This period could not be used:</p>
-              <ul>
-                {errors.map((e) => (
-                  <li key={`${e.field}:${e.message}`}>{e.message}</li>
-                ))}
-              </ul>
-            </div>
-          ) : null}
-          <label htmlFor="from">From (YYYY-MM-DD)</label>
-          <input id="from" name="from" type="date" defaultValue={form.from} required {...described("from")} />
-          {fieldError("from")}
-          <label htmlFor="to">To (YYYY-MM-DD)</label>
-          <input id="to" name="to" type="date" defaultValue={form.to} required {...described("to")} />
-          {fieldError("to")}
-          {fieldError("preset")}
+          <FilterErrors errors={errors} title="This period could not be used:" testId="period-errors" />
+          <FilterInput name="from" label="From (YYYY-MM-DD)" fields={fields} type="date" defaultValue={form.from} required />
+          <FilterInput name="to" label="To (YYYY-MM-DD)" fields={fields} type="date" defaultValue={form.to} required />
+          {fields.fieldError("preset")}
           <button type="submit">Show figures</button>
         </Form>
         <nav aria-label="Period presets">
@@ -298,6 +242,6 @@ export default function Dashboard() {
           </div>
         </>
       ) : null}
-    </section>
+    </StaffPage>
   );
 }

@@ -10,7 +10,8 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
-import { StaffNav } from "#app/components/staff-nav.tsx";
+import { DataTable } from "#app/components/data-table.tsx";
+import { StaffPage } from "#app/components/staff-page.tsx";
 import {
   acknowledgeHandlingPolicy,
   currentHandlingPolicy,
@@ -134,37 +135,40 @@ export default function HandlingPolicyPage() {
   const { role, current, shown, standing } = data;
   const mustAcknowledge = role !== "auditor" && current !== null && !standing.acknowledged;
   return (
-    <section aria-labelledby="title">
-      <div className="card">
-        <h1 id="title">Data-handling policy</h1>
-        <StaffNav role={role} current={HANDLING_POLICY_PATH} />
-        <p>
-          How the privacy team handles personal data. Every administrator and processor acknowledges the current version before
-          acting on requests; reading is never blocked.
-        </p>
-        {data.refused ? (
-          <p className="error" role="alert" data-testid="policy-refused">
-            Your change was not made: acknowledge the current data-handling policy first
-            {data.next ? ", then you will go back to the request" : ""}.
+    <StaffPage
+      title="Data-handling policy"
+      role={role}
+      current={HANDLING_POLICY_PATH}
+      head={
+        <>
+          <p>
+            How the privacy team handles personal data. Every administrator and processor acknowledges the current version before
+            acting on requests; reading is never blocked.
           </p>
-        ) : null}
-        {data.published ? (
-          <p className="success" role="status">
-            Version {data.published} is published. Everyone must acknowledge it before acting on requests again.
-          </p>
-        ) : null}
-        {data.acknowledgedNow ? (
-          <p className="success" role="status">
-            Thank you: you acknowledged version {data.acknowledgedNow}.
-          </p>
-        ) : null}
-        {actionData?.error ? (
-          <p className="error" role="alert">
-            {actionData.error}
-          </p>
-        ) : null}
-      </div>
-
+          {data.refused ? (
+            <p className="error" role="alert" data-testid="policy-refused">
+              Your change was not made: acknowledge the current data-handling policy first
+              {data.next ? ", then you will go back to the request" : ""}.
+            </p>
+          ) : null}
+          {data.published ? (
+            <p className="success" role="status">
+              Version {data.published} is published. Everyone must acknowledge it before acting on requests again.
+            </p>
+          ) : null}
+          {data.acknowledgedNow ? (
+            <p className="success" role="status">
+              Thank you: you acknowledged version {data.acknowledgedNow}.
+            </p>
+          ) : null}
+          {actionData?.error ? (
+            <p className="error" role="alert">
+              {actionData.error}
+            </p>
+          ) : null}
+        </>
+      }
+    >
       <article className="card" aria-labelledby="policy-title">
         {shown ? (
           <>
@@ -209,7 +213,7 @@ export default function HandlingPolicyPage() {
       {shown && (role === "admin" || role === "auditor") ? <Acknowledgements version={shown.version} entries={data.acknowledgements} /> : null}
       {data.versions.length > 0 ? <Versions versions={data.versions} shownVersion={shown?.version} /> : null}
       {role === "admin" ? <Editor draft={data.draft} stepUpFresh={data.stepUpFresh} stepUpLink={data.stepUpLink} /> : null}
-    </section>
+    </StaffPage>
   );
 }
 
@@ -221,26 +225,18 @@ function Acknowledgements({ version, entries }: { version: number; entries: { id
     <div className="card" aria-labelledby="acks-title">
       <h2 id="acks-title">Who acknowledged version {version}</h2>
       <p>{`${done} of ${bound.length} administrators and processors.`}</p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            <th scope="col">Acknowledged</th>
+      <DataTable
+        columns={["Name", "Email", "Role", "Acknowledged"]}
+        rows={entries}
+        row={(e) => (
+          <tr key={e.id} data-staff={e.email} data-acknowledged={e.at ? "yes" : "no"}>
+            <td>{e.name}</td>
+            <td>{e.email}</td>
+            <td>{e.role}</td>
+            <td>{e.at ?? (e.role === "auditor" ? "not needed (reads only)" : "not yet")}</td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr key={e.id} data-staff={e.email} data-acknowledged={e.at ? "yes" : "no"}>
-              <td>{e.name}</td>
-              <td>{e.email}</td>
-              <td>{e.role}</td>
-              <td>{e.at ?? (e.role === "auditor" ? "not needed (reads only)" : "not yet")}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </div>
   );
 }
@@ -249,30 +245,22 @@ function Versions({ versions, shownVersion }: { versions: { version: number; pub
   return (
     <div className="card" aria-labelledby="versions-title">
       <h2 id="versions-title">Versions</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Published</th>
-            <th scope="col">By</th>
-            <th scope="col">Acknowledged by</th>
+      <DataTable
+        columns={["Version", "Published", "By", "Acknowledged by"]}
+        rows={versions}
+        row={(v) => (
+          <tr key={v.version} data-version={v.version}>
+            <td>
+              <Link to={`${HANDLING_POLICY_PATH}?version=${v.version}`} aria-current={v.version === shownVersion ? "page" : undefined}>
+                Version {v.version}
+              </Link>
+            </td>
+            <td>{v.published}</td>
+            <td>{v.author}</td>
+            <td>{v.acknowledgements}</td>
           </tr>
-        </thead>
-        <tbody>
-          {versions.map((v) => (
-            <tr key={v.version} data-version={v.version}>
-              <td>
-                <Link to={`${HANDLING_POLICY_PATH}?version=${v.version}`} aria-current={v.version === shownVersion ? "page" : undefined}>
-                  Version {v.version}
-                </Link>
-              </td>
-              <td>{v.published}</td>
-              <td>{v.author}</td>
-              <td>{v.acknowledgements}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </div>
   );
 }

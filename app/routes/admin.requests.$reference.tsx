@@ -13,6 +13,8 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { useEffect, useRef } from "react";
 import { Form, Link, useActionData, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
+import { AuditEventCells } from "#app/components/audit-event.tsx";
+import { DataTable } from "#app/components/data-table.tsx";
 import { Field, FieldErrors } from "#app/components/field.tsx";
 import { agentSummaryForStaff } from "#app/models/agents.server.ts";
 import { listAnswers } from "#app/models/answers.server.ts";
@@ -513,39 +515,31 @@ function ExecutionCard({ reference, runs, live, status, max }: { reference: stri
       {runs.length === 0 ? (
         <p>{status === "approved" ? "Approved; the stores will be processed shortly." : "No store was processed for this request."}</p>
       ) : (
-        <table>
-          <caption className="hint">One row per connected store; errors name the problem without personal data.</caption>
-          <thead>
-            <tr>
-              <th scope="col">Store</th>
-              <th scope="col">Work</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Result</th>
+        <DataTable
+          caption="One row per connected store; errors name the problem without personal data."
+          captionClassName="hint"
+          columns={["Store", "Work", "Status", "Attempts", "Result"]}
+          rows={runs}
+          row={(x) => (
+            <tr key={x.runId} data-testid={`run-${x.store}`}>
+              <th scope="row">{x.store}</th>
+              <td>{runWork[x.action] ?? x.action}</td>
+              <td>{runStatusLabels[x.status]}</td>
+              <td>{x.attempts}</td>
+              <td>
+                {x.error ? (
+                  <>
+                    <code>{x.error.code}</code>
+                    {x.error.message ? ` — ${x.error.message}` : ""}
+                  </>
+                ) : (
+                  runCounts(x)
+                )}
+                {x.finishedAt ? <span className="hint"> (finished {x.finishedAt})</span> : null}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {runs.map((x) => (
-              <tr key={x.runId} data-testid={`run-${x.store}`}>
-                <th scope="row">{x.store}</th>
-                <td>{runWork[x.action] ?? x.action}</td>
-                <td>{runStatusLabels[x.status]}</td>
-                <td>{x.attempts}</td>
-                <td>
-                  {x.error ? (
-                    <>
-                      <code>{x.error.code}</code>
-                      {x.error.message ? ` — ${x.error.message}` : ""}
-                    </>
-                  ) : (
-                    runCounts(x)
-                  )}
-                  {x.finishedAt ? <span className="hint"> (finished {x.finishedAt})</span> : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       )}
       {failed.map((x) => (
         <section key={x.runId} aria-labelledby={`run-${x.runId}-title`}>
@@ -880,24 +874,17 @@ export default function AdminRequest() {
       {r.emails.length > 0 ? (
         <div className="card" aria-labelledby="emails-title">
           <h2 id="emails-title">Emails to the requester</h2>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Queued</th>
-                <th scope="col">Sent</th>
+          <DataTable
+            columns={["Email", "Queued", "Sent"]}
+            rows={r.emails}
+            row={(e) => (
+              <tr key={e.id}>
+                <td>{e.kind}</td>
+                <td>{e.queued}</td>
+                <td>{e.sent ?? "not yet"}</td>
               </tr>
-            </thead>
-            <tbody>
-              {r.emails.map((e) => (
-                <tr key={e.id}>
-                  <td>{e.kind}</td>
-                  <td>{e.queued}</td>
-                  <td>{e.sent ?? "not yet"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         </div>
       ) : null}
 
@@ -934,58 +921,35 @@ export default function AdminRequest() {
         {r.history.length === 0 ? (
           <p>None.</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Reference</th>
-                <th scope="col">Type</th>
-                <th scope="col">Status</th>
-                <th scope="col">Received</th>
+          <DataTable
+            columns={["Reference", "Type", "Status", "Received"]}
+            rows={r.history}
+            row={(h) => (
+              <tr key={h.reference}>
+                <td>
+                  <Link to={`/admin/requests/${h.reference}`}>{h.reference}</Link>
+                </td>
+                <td>{h.type}</td>
+                <td>{h.status}</td>
+                <td>{h.received}</td>
               </tr>
-            </thead>
-            <tbody>
-              {r.history.map((h) => (
-                <tr key={h.reference}>
-                  <td>
-                    <Link to={`/admin/requests/${h.reference}`}>{h.reference}</Link>
-                  </td>
-                  <td>{h.type}</td>
-                  <td>{h.status}</td>
-                  <td>{h.received}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )}
       </div>
 
       <div className="card">
         <h2>Audit trail</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When (UTC)</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Details</th>
+        <DataTable
+          columns={["When (UTC)", "Actor", "Action", "Details"]}
+          rows={r.events}
+          row={(e) => (
+            <tr key={e.id}>
+              <td>{e.at.replace("T", " ").slice(0, 19)}</td>
+              <AuditEventCells actor={e.actor} actorName={e.actorName} action={e.action} details={e.details} />
             </tr>
-          </thead>
-          <tbody>
-            {r.events.map((e) => (
-              <tr key={e.id}>
-                <td>{e.at.replace("T", " ").slice(0, 19)}</td>
-                <td>
-                  {e.actor}
-                  {e.actorName ? ` (${e.actorName})` : ""}
-                </td>
-                <td>{e.action}</td>
-                <td>
-                  <code>{e.details}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       </div>
     </section>
   );

@@ -8,7 +8,8 @@ import { formatZonedIso } from "#app/models/deadlines.ts";
 import { getScheduleStatuses, type ScheduleHealth } from "#app/models/schedules.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
-import { StaffNav } from "#app/components/staff-nav.tsx";
+import { DataTable } from "#app/components/data-table.tsx";
+import { StaffPage } from "#app/components/staff-page.tsx";
 import { getDb } from "#db/client.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Schedules — Privacy Center staff" }];
@@ -74,83 +75,78 @@ export default function SchedulesPage() {
   const { role, timeZone, schedules } = useLoaderData<typeof loader>();
   const late = schedules.filter((s) => s.late);
   return (
-    <section aria-labelledby="title">
-      <div className="card">
-        <h1 id="title">Schedules</h1>
-        <StaffNav role={role} current="/admin/schedules" />
-        <p className="hint">
-          Times are in {timeZone}. A scheduler is late when its last run started more than two intervals ago, or its next run
-          is more than an interval overdue — usually no worker is running.
-        </p>
-        {late.length > 0 ? (
-          <p className="error" role="alert">
-            {late.length === 1 ? "1 schedule has" : `${late.length} schedules have`} not run when expected: {late.map((s) => s.id).join(", ")}.
+    <StaffPage
+      title="Schedules"
+      role={role}
+      current="/admin/schedules"
+      head={
+        <>
+          <p className="hint">
+            Times are in {timeZone}. A scheduler is late when its last run started more than two intervals ago, or its next run
+            is more than an interval overdue — usually no worker is running.
           </p>
-        ) : null}
-      </div>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Schedule</th>
-            <th scope="col">Timing</th>
-            <th scope="col">Last run</th>
-            <th scope="col">Next run</th>
-            <th scope="col">State</th>
+          {late.length > 0 ? (
+            <p className="error" role="alert">
+              {late.length === 1 ? "1 schedule has" : `${late.length} schedules have`} not run when expected: {late.map((s) => s.id).join(", ")}.
+            </p>
+          ) : null}
+        </>
+      }
+    >
+      <DataTable
+        columns={["Schedule", "Timing", "Last run", "Next run", "State"]}
+        rows={schedules}
+        row={(s) => (
+          <tr key={s.id} data-schedule={s.id} data-health={s.health}>
+            <td>
+              <strong>{s.id}</strong>
+              <br />
+              <span className="hint">{s.description}</span>
+            </td>
+            <td>
+              {s.timing}
+              {s.configKey ? (
+                <>
+                  <br />
+                  <span className="hint">set by {s.configKey}</span>
+                </>
+              ) : null}
+            </td>
+            <td>
+              {s.lastRun ? (
+                <>
+                  {s.lastRun.started} — {s.lastRun.outcome}
+                  {s.lastRun.took ? ` in ${s.lastRun.took}` : ""}
+                  {s.lastRun.counts ? (
+                    <>
+                      <br />
+                      <span className="hint">{s.lastRun.counts}</span>
+                    </>
+                  ) : null}
+                  {s.lastRun.error ? (
+                    <>
+                      <br />
+                      <span className="error">{s.lastRun.error}</span>
+                    </>
+                  ) : null}
+                  {s.lastRun.outcome !== "succeeded" && s.lastSuccess ? (
+                    <>
+                      <br />
+                      <span className="hint">last success {s.lastSuccess}</span>
+                    </>
+                  ) : null}
+                </>
+              ) : (
+                "never"
+              )}
+            </td>
+            <td>{s.next ?? "—"}</td>
+            <td>
+              <span className={`badge ${s.late ? "overdue" : s.health === "ok" ? "on-time" : "due-soon"}`}>{healthText[s.health]}</span>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {schedules.map((s) => (
-            <tr key={s.id} data-schedule={s.id} data-health={s.health}>
-              <td>
-                <strong>{s.id}</strong>
-                <br />
-                <span className="hint">{s.description}</span>
-              </td>
-              <td>
-                {s.timing}
-                {s.configKey ? (
-                  <>
-                    <br />
-                    <span className="hint">set by {s.configKey}</span>
-                  </>
-                ) : null}
-              </td>
-              <td>
-                {s.lastRun ? (
-                  <>
-                    {s.lastRun.started} — {s.lastRun.outcome}
-                    {s.lastRun.took ? ` in ${s.lastRun.took}` : ""}
-                    {s.lastRun.counts ? (
-                      <>
-                        <br />
-                        <span className="hint">{s.lastRun.counts}</span>
-                      </>
-                    ) : null}
-                    {s.lastRun.error ? (
-                      <>
-                        <br />
-                        <span className="error">{s.lastRun.error}</span>
-                      </>
-                    ) : null}
-                    {s.lastRun.outcome !== "succeeded" && s.lastSuccess ? (
-                      <>
-                        <br />
-                        <span className="hint">last success {s.lastSuccess}</span>
-                      </>
-                    ) : null}
-                  </>
-                ) : (
-                  "never"
-                )}
-              </td>
-              <td>{s.next ?? "—"}</td>
-              <td>
-                <span className={`badge ${s.late ? "overdue" : s.health === "ok" ? "on-time" : "due-soon"}`}>{healthText[s.health]}</span>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
+        )}
+      />
+    </StaffPage>
   );
 }

@@ -10,7 +10,8 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FieldErrors } from "#app/components/field.tsx";
-import { StaffNav } from "#app/components/staff-nav.tsx";
+import { DataTable } from "#app/components/data-table.tsx";
+import { StaffPage } from "#app/components/staff-page.tsx";
 import { DomainError } from "#app/models/errors.ts";
 import { dryRunForStaff, requireStoreForEditor, storeKindLabels, type AccessPreview, type ErasurePreview } from "#app/models/store-admin.server.ts";
 import { getDb } from "#db/client.server.ts";
@@ -106,27 +107,20 @@ function Access({ preview }: { preview: AccessPreview }) {
       <p data-testid="access-summary">
         {preview.found === "unknown" ? "The store cannot tell whether it holds records of this person." : preview.found ? `Found: ${total} ${total === 1 ? "row" : "rows"} in total.` : "No records found."}
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Collection</th>
-            <th scope="col">Rows</th>
-            <th scope="col">Fields exported</th>
+      <DataTable
+        columns={["Collection", "Rows", "Fields exported"]}
+        rows={preview.collections}
+        row={(c) => (
+          <tr key={c.name} data-collection={c.name}>
+            <th scope="row">{c.name}</th>
+            <td data-testid={`access-rows-${c.name}`}>{c.rows}</td>
+            <td>
+              {c.fields.join(", ") || "—"}
+              {c.omitted.length > 0 ? <div className="hint">Never exported: {c.omitted.join(", ")}</div> : null}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {preview.collections.map((c) => (
-            <tr key={c.name} data-collection={c.name}>
-              <th scope="row">{c.name}</th>
-              <td data-testid={`access-rows-${c.name}`}>{c.rows}</td>
-              <td>
-                {c.fields.join(", ") || "—"}
-                {c.omitted.length > 0 ? <div className="hint">Never exported: {c.omitted.join(", ")}</div> : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </>
   );
 }
@@ -140,38 +134,29 @@ function Erasure({ preview }: { preview: ErasurePreview }) {
       <p data-testid="erasure-summary">
         {t.matched === 0 ? "Nothing to erase." : `${t.matched} rows found: ${t.deleted} would be deleted, ${t.masked} kept with fields cleared, ${t.kept} kept as they are.`}
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Collection</th>
-            <th scope="col">Found</th>
-            <th scope="col">Deleted</th>
-            <th scope="col">Fields cleared</th>
-            <th scope="col">Kept</th>
+      <DataTable
+        columns={["Collection", "Found", "Deleted", "Fields cleared", "Kept"]}
+        rows={preview.collections}
+        row={(c) => (
+          <tr key={c.name} data-collection={c.name}>
+            <th scope="row">{c.name}</th>
+            <td data-testid={`erasure-matched-${c.name}`}>{c.matched}</td>
+            <td data-testid={`erasure-deleted-${c.name}`}>{c.deleted}</td>
+            <td data-testid={`erasure-masked-${c.name}`}>
+              {c.masked}
+              {c.masked > 0 && c.rewrites.length > 0 ? <div className="hint">{c.rewrites.map((r) => `${r.field} → ${r.action}`).join(", ")}</div> : null}
+            </td>
+            <td data-testid={`erasure-kept-${c.name}`}>
+              {c.kept}
+              {c.bases.map((b) => (
+                <div key={b.basis} className="hint">
+                  {b.rows} kept: {b.basis}
+                </div>
+              ))}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {preview.collections.map((c) => (
-            <tr key={c.name} data-collection={c.name}>
-              <th scope="row">{c.name}</th>
-              <td data-testid={`erasure-matched-${c.name}`}>{c.matched}</td>
-              <td data-testid={`erasure-deleted-${c.name}`}>{c.deleted}</td>
-              <td data-testid={`erasure-masked-${c.name}`}>
-                {c.masked}
-                {c.masked > 0 && c.rewrites.length > 0 ? <div className="hint">{c.rewrites.map((r) => `${r.field} → ${r.action}`).join(", ")}</div> : null}
-              </td>
-              <td data-testid={`erasure-kept-${c.name}`}>
-                {c.kept}
-                {c.bases.map((b) => (
-                  <div key={b.basis} className="hint">
-                    {b.rows} kept: {b.basis}
-                  </div>
-                ))}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </>
   );
 }
@@ -181,35 +166,39 @@ export default function DryRun() {
   const data = useActionData<typeof action>() as ActionData | undefined;
   const [form, fields] = useForm<Record<string, string>>({ id: "dry-run", lastResult: data?.result, shouldValidate: "onSubmit" });
   return (
-    <section aria-labelledby="title">
-      <div className="card">
-        <h1 id="title">Dry run in {store.name}</h1>
-        <StaffNav role={me.role} current="/admin/stores" />
-        <p>
-          <Link to="/admin/stores">All stores</Link> · <Link to={`/admin/stores/${store.name}`}>Store {store.name}</Link>
-        </p>
-        <p>
-          What an access request would return and what an erasure would do in this store ({store.kind}
-          {store.enabled ? "" : ", disabled"}) for one person — counts per collection and action and which fields, never the values.
-          Nothing in the store changes.
-        </p>
-        <p className="hint">
-          The identity you type is sent to the store only for this check: it is not kept, not logged and not shown again. Each dry run
-          is recorded in the audit trail (which kinds of identity, not their values).
-        </p>
-        <Form method="post" {...getFormProps(form)} autoComplete="off">
-          <FieldErrors id={form.errorId} errors={form.errors} />
-          {FIELDS.filter((k) => identityKinds.includes(k)).map((k) => {
-            const field = fields[k]!;
-            return (
-              <Field key={k} label={identityLabels[k]} htmlFor={field.id} errorId={field.errorId} errors={field.errors}>
-                <input {...getInputProps(field, { type: identityTypes[k] })} defaultValue="" autoComplete="off" aria-describedby={field.errors ? field.errorId : undefined} />
-              </Field>
-            );
-          })}
-          <button type="submit">Run dry run</button>
-        </Form>
-      </div>
+    <StaffPage
+      title={<>Dry run in {store.name}</>}
+      role={me.role}
+      current="/admin/stores"
+      head={
+        <>
+          <p>
+            <Link to="/admin/stores">All stores</Link> · <Link to={`/admin/stores/${store.name}`}>Store {store.name}</Link>
+          </p>
+          <p>
+            What an access request would return and what an erasure would do in this store ({store.kind}
+            {store.enabled ? "" : ", disabled"}) for one person — counts per collection and action and which fields, never the values.
+            Nothing in the store changes.
+          </p>
+          <p className="hint">
+            The identity you type is sent to the store only for this check: it is not kept, not logged and not shown again. Each dry run
+            is recorded in the audit trail (which kinds of identity, not their values).
+          </p>
+          <Form method="post" {...getFormProps(form)} autoComplete="off">
+            <FieldErrors id={form.errorId} errors={form.errors} />
+            {FIELDS.filter((k) => identityKinds.includes(k)).map((k) => {
+              const field = fields[k]!;
+              return (
+                <Field key={k} label={identityLabels[k]} htmlFor={field.id} errorId={field.errorId} errors={field.errors}>
+                  <input {...getInputProps(field, { type: identityTypes[k] })} defaultValue="" autoComplete="off" aria-describedby={field.errors ? field.errorId : undefined} />
+                </Field>
+              );
+            })}
+            <button type="submit">Run dry run</button>
+          </Form>
+        </>
+      }
+    >
       {data?.run ? (
         <div className="card" role="status" aria-labelledby="results-title">
           <h2 id="results-title" tabIndex={-1}>
@@ -221,6 +210,6 @@ export default function DryRun() {
           <Erasure preview={data.run.erasure} />
         </div>
       ) : null}
-    </section>
+    </StaffPage>
   );
 }

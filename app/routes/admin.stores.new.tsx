@@ -4,7 +4,7 @@
  */
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
-import { StaffNav } from "#app/components/staff-nav.tsx";
+import { StaffPage } from "#app/components/staff-page.tsx";
 import { StoreMapForm, type StoreMapFormData } from "#app/components/store-map-editor.tsx";
 import { NEW_STORE_TEMPLATE, saveStoreMapForm, secretFieldLabels, secretFormFields, SECRET_FIELDS, STORE_MAP_FORM_FIELDS, stepUpExpiredReply } from "#app/models/store-admin.server.ts";
 import { getDb } from "#db/client.server.ts";
@@ -46,22 +46,26 @@ export default function NewStore() {
   const { me, text, secretFields, stepUpHref } = useLoaderData<typeof loader>();
   const data = useActionData<typeof action>() as StoreMapFormData | undefined;
   return (
-    <section aria-labelledby="title">
-      <div className="card">
-        <h1 id="title">New store</h1>
-        <StaffNav role={me.role} current="/admin/stores" />
-        <p>
-          <Link to="/admin/stores">All stores</Link>
-        </p>
-        <p className="hint">
-          Describe the store in its data map: how to reach it, the collections that hold personal data, the fields that identify a
-          customer and what erasure does to each. The store is created enabled; test its connection on the next page. Every change
-          is recorded in the audit trail (without secrets).
-        </p>
-      </div>
+    <StaffPage
+      title="New store"
+      role={me.role}
+      current="/admin/stores"
+      head={
+        <>
+          <p>
+            <Link to="/admin/stores">All stores</Link>
+          </p>
+          <p className="hint">
+            Describe the store in its data map: how to reach it, the collections that hold personal data, the fields that identify a
+            customer and what erasure does to each. The store is created enabled; test its connection on the next page. Every change
+            is recorded in the audit trail (without secrets).
+          </p>
+        </>
+      }
+    >
       <div className="card">
         <StoreMapForm text={text} data={data} secretFields={secretFields} submitLabel="Create store" stepUpHref={stepUpHref} />
       </div>
-    </section>
+    </StaffPage>
   );
 }
