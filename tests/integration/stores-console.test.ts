@@ -7,65 +7,37 @@
 import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestEvents, stores } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
 import { createScratchPostgres, type ScratchPostgres } from "#tests/helpers/scratch-db.ts";
-import { startWeb } from "#tests/helpers/web.ts";
-import { addStaff, sessionCookie } from "./console-fixtures.ts";
+import { shopMapSource } from "#tests/helpers/shop-map.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
+import { addStaff, addStaffOfEachRole, sessionCookie, type StaffMember } from "./console-fixtures.ts";
 
 /** Written into the store's connection URL as its password (the scratch server trusts local connections). */
 const CANARY = "CanaryPw-7f3b9d1e";
 const NEW_SECRET = "Replacement-Secret-5c2a";
 const SUBJECT = { email: "Ada.Lovelace@Example.com", name: "Ada Lovelace" };
 
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 let store: ScratchPostgres;
 let storeUrl: string;
-let admin: Awaited<ReturnType<typeof addStaff>>;
-let processor: Awaited<ReturnType<typeof addStaff>>;
-let auditor: Awaited<ReturnType<typeof addStaff>>;
+let admin: StaffMember;
+let processor: StaffMember;
+let auditor: StaffMember;
 
-function mapText(url: string, { name = "console-shop", title = "Console shop", extra = "" } = {}) {
-  return `version: 1
-name: ${name}
-title: ${title}
-kind: postgres
-connection:
-  url: ${url}
-  tls: { mode: disable }
-metadata:
-  purposes: [Orders]
-  retention: 10 years
-  source: You
-collections:
-  customers:
-    category: contact
-    erasure: delete
-    fields:
-      id: { category: identifiers }
-      email: { identity: email, match: lower, erasure: { action: mask, value: "erased@invalid" } }
-      full_name: { erasure: { action: mask, value: Erased } }${extra}
-  orders:
-    category: commercial
-    erasure: { action: keep, basis: Invoices are kept for 10 years (tax law) }
-    fields:
-      id: {}
-      customer_id: {}
-      total: {}
-references:
-  - { from: customers.id, to: orders.customer_id }
-`;
-}
+const mapText = (url: string, { name = "console-shop", title = "Console shop", extra = "" } = {}) =>
+  shopMapSource({
+    name,
+    title,
+    url,
+    email: '{ identity: email, match: lower, erasure: { action: mask, value: "erased@invalid" } }',
+    customerFields: `\n      full_name: { erasure: { action: mask, value: Erased } }${extra}`,
+    basis: "Invoices are kept for 10 years (tax law)",
+  });
 
 beforeAll(async () => {
-  web = await startWeb();
-  const db = getDb();
-  admin = await addStaff(db, "admin");
-  processor = await addStaff(db, "processor");
-  auditor = await addStaff(db, "auditor");
+  ({ admin, processor, auditor } = await addStaffOfEachRole(getDb()));
   store = await createScratchPostgres("console");
   const u = new URL(store.url);
   u.password = CANARY;
@@ -82,10 +54,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await store?.drop();
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 const get = (path: string, cookie: string) => fetch(web.url + path, { redirect: "manual", headers: { Cookie: cookie } });

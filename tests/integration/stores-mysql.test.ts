@@ -2,27 +2,18 @@
  * The engine against a real MariaDB/MySQL store (scratch database `portal_t_<id>_shop`, InnoDB foreign keys):
  * access completeness, FK-safe erasure, shared rows, keep with basis, idempotency, atomicity and index warnings.
  */
-import { randomBytes } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createConnector } from "#app/connectors/registry.ts";
-import { StoreError, type AccessItem, type Connector, type ErasureReport } from "#app/connectors/types.ts";
-import { validateDataMap } from "#app/models/data-map.ts";
+import { expect, it } from "vitest";
 import { SHARED_BASIS, referencedBasis } from "#app/models/engine/erasure.ts";
 import { createScratchMysql, type ScratchMysql } from "#tests/helpers/scratch-db.ts";
-
-const TAX = "Invoices are kept for 10 years (tax law)";
-let db: ScratchMysql;
-const hashKey = randomBytes(32);
-const open: Connector[] = [];
+import { shopMapHead } from "#tests/helpers/shop-map.ts";
+import { TAX, sqlStoreSuite, type Snapshot } from "./sql-store-suite.ts";
 
 function shopMap(orders: "keep" | "delete") {
   const orderAction = orders === "keep" ? { action: "keep", basis: TAX } : "delete";
   return {
     name: "shop-mysql",
-    kind: "mysql",
-    connection: { url: "env:SHOP_MYSQL_URL", tls: { mode: "disable" } },
-    metadata: { purposes: ["Orders"], retention: "10 years", source: "You" },
+    ...shopMapHead("mysql", "SHOP_MYSQL_URL"),
     collections: {
       customers: {
         category: "contact",
@@ -51,13 +42,7 @@ function shopMap(orders: "keep" | "delete") {
   };
 }
 
-async function connector(orders: "keep" | "delete") {
-  const c = await createConnector({ store: "shop-mysql", map: validateDataMap(shopMap(orders)), secrets: {}, hashKey, env: { SHOP_MYSQL_URL: db.url } });
-  open.push(c);
-  return c;
-}
-
-async function seed() {
+async function seed(db: ScratchMysql) {
   await db.pool.query(`
     set foreign_key_checks = 0;
     drop table if exists support_tickets, order_items, order_participants, orders, customers;
@@ -78,108 +63,93 @@ async function seed() {
   `);
 }
 
-async function snapshot() {
-  const out: Record<string, RowDataPacket[]> = {};
-  for (const t of ["customers", "orders", "order_participants", "order_items"]) {
-    out[t] = (await db.pool.query<RowDataPacket[]>(`select * from ${t} order by 1, 2`))[0];
-  }
-  return JSON.parse(JSON.stringify(out)) as Record<string, Record<string, unknown>[]>;
-}
+sqlStoreSuite(
+  {
+    title: "MySQL/MariaDB store",
+    store: "shop-mysql",
+    urlEnv: "SHOP_MYSQL_URL",
+    createDatabase: () => createScratchMysql("shop"),
+    seed,
+    exec: async (db, statements) => void (await db.pool.query(statements)),
+    async snapshot(db) {
+      const out: Record<string, RowDataPacket[]> = {};
+      for (const t of ["customers", "orders", "order_participants", "order_items"]) {
+        out[t] = (await db.pool.query<RowDataPacket[]>(`select * from ${t} order by 1, 2`))[0];
+      }
+      return JSON.parse(JSON.stringify(out)) as Snapshot;
+    },
+    map: shopMap,
+    unmappedReference: `create table support_tickets (id int primary key, customer_id int, foreign key (customer_id) references customers(id)) engine=InnoDB;
+      insert into support_tickets values (1, 1);`,
+    foreignKeyErrorCode: "mysql_ER_ROW_IS_REFERENCED_2",
+  },
+  (store) => {
+    const { connector, snapshot, erase, collect } = store;
 
-async function erase(c: Connector, subject: Record<string, string>, dryRun = false): Promise<ErasureReport> {
-  const result = await c.erase(subject, { dryRun });
-  if (result.status !== "done") throw new Error("expected a report");
-  return result.report;
-}
+    it("access reaches the subject's rows (case-insensitive collation) and no other customer's", async () => {
+      const c = await connector("keep");
+      const rows = await collect(c.access({ email: "alice@example.com" }));
+      expect(rows.customers).toEqual([{ id: 1, email: "Alice@Example.com", phone: "+442079460958", full_name: "Alice A" }]);
+      expect(rows.orders!.map((r) => r.id).sort()).toEqual([10, 13, 14]);
+      expect(rows.orders!.find((r) => r.id === 10)!.total).toBe("20.00");
+      expect(rows.order_items!.map((r) => `${r.order_id}/${r.line}`).sort()).toEqual(["10/1", "10/2", "13/1", "14/1"]);
+      expect(JSON.stringify(rows)).not.toMatch(/bob@|carol@|SKU-X/);
+      expect((await c.find({ phone: "0044 20 7946 0958" })).collections.customers).toBe(1);
+    });
 
-beforeAll(async () => {
-  db = await createScratchMysql("shop");
-});
-afterAll(async () => {
-  await Promise.all(open.map((c) => c.close()));
-  await db?.drop();
-});
-beforeEach(seed);
+    it("erases children before parents under InnoDB foreign keys and leaves shared orders alone", async () => {
+      const c = await connector("delete");
+      const before = await snapshot();
+      const dry = await erase(c, { email: "alice@example.com" }, true);
+      expect(await snapshot()).toEqual(before);
+      const report = await erase(c, { email: "alice@example.com" });
+      expect({ ...dry, dryRun: false }).toEqual(report);
+      const after = await snapshot();
+      expect(after.customers!.map((r) => r.id)).toEqual([2, 3]);
+      expect(after.orders!.map((r) => r.id)).toEqual([12, 13, 14]);
+      expect(after.order_items!.map((r) => r.sku)).toEqual(["SKU-X", "SKU-S", "SKU-T"]);
+      expect(after.order_participants).toEqual([
+        { order_id: 12, customer_id: 2 },
+        { order_id: 14, customer_id: 3 },
+      ]);
+      for (const t of Object.keys(after)) for (const row of after[t]!) expect(before[t]).toContainEqual(row);
+      expect(report.collections.orders).toEqual({ matched: 3, deleted: 1, masked: 0, kept: 2, bases: [{ basis: SHARED_BASIS, rows: 2 }] });
 
-describe("MySQL/MariaDB store", () => {
-  it("access reaches the subject's rows (case-insensitive collation) and no other customer's", async () => {
-    const c = await connector("keep");
-    const rows: Record<string, Record<string, unknown>[]> = {};
-    for await (const item of c.access({ email: "alice@example.com" }) as AsyncIterable<AccessItem>) {
-      if (item.type === "row") (rows[item.collection] ??= []).push(item.row);
-    }
-    expect(rows.customers).toEqual([{ id: 1, email: "Alice@Example.com", phone: "+442079460958", full_name: "Alice A" }]);
-    expect(rows.orders!.map((r) => r.id).sort()).toEqual([10, 13, 14]);
-    expect(rows.orders!.find((r) => r.id === 10)!.total).toBe("20.00");
-    expect(rows.order_items!.map((r) => `${r.order_id}/${r.line}`).sort()).toEqual(["10/1", "10/2", "13/1", "14/1"]);
-    expect(JSON.stringify(rows)).not.toMatch(/bob@|carol@|SKU-X/);
-    expect((await c.find({ phone: "0044 20 7946 0958" })).collections.customers).toBe(1);
-  });
+      const again = await erase(c, { email: "alice@example.com" });
+      expect(await snapshot()).toEqual(after);
+      expect(again.totals).toEqual({ matched: 0, deleted: 0, masked: 0, kept: 0 });
+    });
 
-  it("erases children before parents under InnoDB foreign keys and leaves shared orders alone", async () => {
-    const c = await connector("delete");
-    const before = await snapshot();
-    const dry = await erase(c, { email: "alice@example.com" }, true);
-    expect(await snapshot()).toEqual(before);
-    const report = await erase(c, { email: "alice@example.com" });
-    expect({ ...dry, dryRun: false }).toEqual(report);
-    const after = await snapshot();
-    expect(after.customers!.map((r) => r.id)).toEqual([2, 3]);
-    expect(after.orders!.map((r) => r.id)).toEqual([12, 13, 14]);
-    expect(after.order_items!.map((r) => r.sku)).toEqual(["SKU-X", "SKU-S", "SKU-T"]);
-    expect(after.order_participants).toEqual([
-      { order_id: 12, customer_id: 2 },
-      { order_id: 14, customer_id: 3 },
-    ]);
-    for (const t of Object.keys(after)) for (const row of after[t]!) expect(before[t]).toContainEqual(row);
-    expect(report.collections.orders).toEqual({ matched: 3, deleted: 1, masked: 0, kept: 2, bases: [{ basis: SHARED_BASIS, rows: 2 }] });
+    it("keep beats delete and the kept rows report their basis", async () => {
+      const c = await connector("keep");
+      const report = await erase(c, { email: "alice@example.com" });
+      const after = await snapshot();
+      expect(after.customers![0]).toEqual({ id: 1, email: "erased@invalid", phone: null, full_name: "Erased" });
+      expect(after.orders!.find((r) => r.id === 10)).toEqual({ id: 10, customer_id: 1, shipping_name: "Erased", total: "20.00" });
+      expect(report.collections.customers!.bases).toEqual([{ basis: referencedBasis("orders"), rows: 1 }]);
+      expect(report.collections.order_items).toEqual({ matched: 4, deleted: 0, masked: 0, kept: 4, bases: [{ basis: TAX, rows: 2 }, { basis: SHARED_BASIS, rows: 2 }] });
+    });
 
-    const again = await erase(c, { email: "alice@example.com" });
-    expect(await snapshot()).toEqual(after);
-    expect(again.totals).toEqual({ matched: 0, deleted: 0, masked: 0, kept: 0 });
-  });
+    it("works in batches: a subject with thousands of rows is erased completely", async () => {
+      const orders = Array.from({ length: 2200 }, (_, i) => [1000 + i, 1, "Alice A", 1]);
+      await store.db.pool.query("insert into orders values ?", [orders]);
+      await store.db.pool.query("insert into order_items values ?", [orders.map(([id]) => [id, 1, "SKU"])]);
+      const c = await connector("delete");
+      expect((await c.find({ email: "alice@example.com" })).collections).toMatchObject({ orders: 2203, order_items: 2204 });
+      const report = await erase(c, { email: "alice@example.com" });
+      expect(report.collections.orders).toMatchObject({ matched: 2203, deleted: 2201 });
+      const [[left]] = await store.db.pool.query<RowDataPacket[]>("select count(*) as n from orders where id >= 1000");
+      expect(Number(left!.n)).toBe(0);
+    });
 
-  it("keep beats delete and the kept rows report their basis", async () => {
-    const c = await connector("keep");
-    const report = await erase(c, { email: "alice@example.com" });
-    const after = await snapshot();
-    expect(after.customers![0]).toEqual({ id: 1, email: "erased@invalid", phone: null, full_name: "Erased" });
-    expect(after.orders!.find((r) => r.id === 10)).toEqual({ id: 10, customer_id: 1, shipping_name: "Erased", total: "20.00" });
-    expect(report.collections.customers!.bases).toEqual([{ basis: referencedBasis("orders"), rows: 1 }]);
-    expect(report.collections.order_items).toEqual({ matched: 4, deleted: 0, masked: 0, kept: 4, bases: [{ basis: TAX, rows: 2 }, { basis: SHARED_BASIS, rows: 2 }] });
-  });
-
-  it("works in batches: a subject with thousands of rows is erased completely", async () => {
-    const orders = Array.from({ length: 2200 }, (_, i) => [1000 + i, 1, "Alice A", 1]);
-    await db.pool.query("insert into orders values ?", [orders]);
-    await db.pool.query("insert into order_items values ?", [orders.map(([id]) => [id, 1, "SKU"])]);
-    const c = await connector("delete");
-    expect((await c.find({ email: "alice@example.com" })).collections).toMatchObject({ orders: 2203, order_items: 2204 });
-    const report = await erase(c, { email: "alice@example.com" });
-    expect(report.collections.orders).toMatchObject({ matched: 2203, deleted: 2201 });
-    const [[left]] = await db.pool.query<RowDataPacket[]>("select count(*) as n from orders where id >= 1000");
-    expect(Number(left!.n)).toBe(0);
-  });
-
-  it("rolls back the whole store when a statement fails midway", async () => {
-    await db.pool.query(`create table support_tickets (id int primary key, customer_id int, foreign key (customer_id) references customers(id)) engine=InnoDB;
-      insert into support_tickets values (1, 1);`);
-    const c = await connector("delete");
-    const before = await snapshot();
-    const error = await c.erase({ email: "alice@example.com" }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StoreError);
-    expect((error as StoreError).code).toBe("mysql_ER_ROW_IS_REFERENCED_2");
-    expect(await snapshot()).toEqual(before);
-    expect((await c.describe()).warnings).toContainEqual(expect.objectContaining({ code: "undeclared_reference", collection: "customers" }));
-  });
-
-  it("warns about an unindexed identity column with the exact CREATE INDEX", async () => {
-    const c = await connector("keep");
-    const t = await c.test();
-    expect(t).toMatchObject({ connected: true, ok: true });
-    expect(t.server).toMatch(/^(MariaDB|MySQL) \d+/);
-    expect(t.warnings.filter((w) => w.code === "missing_index")).toEqual([
-      expect.objectContaining({ collection: "customers", column: "phone", fix: `CREATE INDEX \`customers_phone_idx\` ON \`${db.name}\`.\`customers\` (\`phone\`);` }),
-    ]);
-  });
-});
+    it("warns about an unindexed identity column with the exact CREATE INDEX", async () => {
+      const c = await connector("keep");
+      const t = await c.test();
+      expect(t).toMatchObject({ connected: true, ok: true });
+      expect(t.server).toMatch(/^(MariaDB|MySQL) \d+/);
+      expect(t.warnings.filter((w) => w.code === "missing_index")).toEqual([
+        expect.objectContaining({ collection: "customers", column: "phone", fix: `CREATE INDEX \`customers_phone_idx\` ON \`${store.db.name}\`.\`customers\` (\`phone\`);` }),
+      ]);
+    });
+  },
+);

@@ -10,6 +10,7 @@ import { createConnector } from "#app/connectors/registry.ts";
 import { StoreError, type Connector, type UpdateReport, type UpdateResult } from "#app/connectors/types.ts";
 import { validateDataMap } from "#app/models/data-map.ts";
 import { createScratchMysql, createScratchPostgres, type ScratchMysql, type ScratchPostgres } from "#tests/helpers/scratch-db.ts";
+import { shopMapHead } from "#tests/helpers/shop-map.ts";
 
 const hashKey = randomBytes(32);
 
@@ -41,10 +42,8 @@ function map(kind: "postgres" | "mysql", markers = true) {
   const m = <T extends object>(v: T) => (markers ? v : {});
   return validateDataMap({
     name: "shop",
-    kind,
-    connection: { url: "env:SHOP_URL", tls: { mode: "disable" } },
+    ...shopMapHead(kind, "SHOP_URL"),
     normalization: { defaultCallingCode: "+44" },
-    metadata: { purposes: ["Orders"], retention: "10 years", source: "You" },
     collections: {
       customers: {
         category: "contact",

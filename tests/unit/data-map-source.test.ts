@@ -5,35 +5,10 @@
 import { describe, expect, it } from "vitest";
 import { validateDataMap } from "#app/models/data-map.ts";
 import { checkDataMapSource, dataMapToSource, locateIssues, redactSecretsInSource, MAX_DATA_MAP_SOURCE } from "#app/models/data-map-source.ts";
+import { shopMapSource } from "#tests/helpers/shop-map.ts";
 
-/** A valid map; each line's number is written at its end for the reader (`# 12`). */
-const VALID = `version: 1
-name: shop
-kind: postgres
-connection:
-  url: env:SHOP_DB_URL
-  tls: { mode: disable }
-metadata:
-  purposes: [Orders]
-  retention: 10 years
-  source: You
-collections:
-  customers:
-    category: contact
-    erasure: delete
-    fields:
-      id: { category: identifiers }
-      email: { identity: email }
-  orders:
-    category: commercial
-    erasure: { action: keep, basis: Tax law }
-    fields:
-      id: {}
-      customer_id: {}
-      total: {}
-references:
-  - { from: customers.id, to: orders.customer_id }
-`;
+/** A valid map: the shop map the store tests share, as the text typed into the console. */
+const VALID = shopMapSource();
 
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
 

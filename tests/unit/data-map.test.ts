@@ -12,6 +12,7 @@ import {
   type DataMapIssue,
 } from "#app/models/data-map.ts";
 import { correctionTargets, normalizeCorrectionValues, optOutTargets, updateTask } from "#app/models/engine/targets.ts";
+import { shopMapHead } from "#tests/helpers/shop-map.ts";
 
 /** The full example of docs/data-map.md: the documentation must stay a valid map. */
 function docExample(): string {
@@ -33,9 +34,7 @@ function issuesOf(fn: () => unknown): DataMapIssue[] {
 
 const minimal = () => ({
   name: "shop",
-  kind: "postgres",
-  connection: { url: "env:SHOP_DB_URL", tls: { mode: "disable" } },
-  metadata: { purposes: ["Orders"], retention: "10 years", source: "You" },
+  ...shopMapHead("postgres", "SHOP_DB_URL"),
   collections: {
     customers: {
       category: "contact",
