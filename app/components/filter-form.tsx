@@ -1,8 +1,10 @@
 /**
- * The parts of the staff console's GET filter forms (queue, audit log, dashboard period): the list of the filters that
- * could not be used, and each field's message tied to its control (aria-invalid + aria-describedby `<name>-error`).
+ * The staff console's GET filter forms (queue, audit log, dashboard period): the form with its heading, the list of the
+ * filters that could not be used, its submit button (and a link that clears the filters), and each field's message
+ * tied to its control (aria-invalid + aria-describedby `<name>-error`).
  */
-import type { InputHTMLAttributes } from "react";
+import { Form, Link } from "@remix-run/react";
+import type { InputHTMLAttributes, ReactNode } from "react";
 
 export type FilterError = { field: string; message: string };
 
@@ -77,5 +79,39 @@ export function FilterInput({ name, label, hint, fields, ...input }: { name: str
       <input id={name} name={name} {...input} {...(hint !== undefined ? { "aria-describedby": `${name}-hint` } : {})} {...fields.described(name)} />
       {fields.fieldError(name)}
     </>
+  );
+}
+
+type FilterFormProps = {
+  /** The heading's id, which names the form. */
+  titleId: string;
+  title: string;
+  /** Shown between the heading and the errors. */
+  intro?: ReactNode;
+  errors: readonly FilterError[];
+  errorsTitle: string;
+  errorsTestId?: string;
+  submit: string;
+  /** Where "Clear filters" goes (the page without parameters). */
+  clear?: string;
+  children: ReactNode;
+};
+
+/** A GET form (works without JavaScript): heading, errors, the fields given, the submit button and "Clear filters". */
+export function FilterForm({ titleId, title, intro, errors, errorsTitle, errorsTestId, submit, clear, children }: FilterFormProps) {
+  return (
+    <Form method="get" aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
+      {intro}
+      <FilterErrors errors={errors} title={errorsTitle} testId={errorsTestId} />
+      {children}
+      <button type="submit">{submit}</button>
+      {clear !== undefined ? (
+        <>
+          {" "}
+          <Link to={clear}>Clear filters</Link>
+        </>
+      ) : null}
+    </Form>
   );
 }

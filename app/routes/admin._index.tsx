@@ -12,7 +12,7 @@ import { requestTypeLabels } from "#app/models/request-types.ts";
 import { listStaff } from "#app/models/staff.server.ts";
 import { PolicyBanner } from "#app/components/policy-banner.tsx";
 import { DataTable } from "#app/components/data-table.tsx";
-import { FilterErrors, FilterInput, FilterSelect, filterFieldErrors } from "#app/components/filter-form.tsx";
+import { FilterForm, FilterInput, FilterSelect, filterFieldErrors } from "#app/components/filter-form.tsx";
 import { PagedResults } from "#app/components/pager.tsx";
 import { StaffPage } from "#app/components/staff-page.tsx";
 import { versionToAcknowledge } from "#app/models/handling-policy.server.ts";
@@ -127,9 +127,7 @@ export default function AdminRequests() {
       }
     >
       <div className="card">
-        <Form method="get" aria-labelledby="filter-title">
-          <h2 id="filter-title">Filter and search</h2>
-          <FilterErrors errors={errors} title="These filters could not be used:" testId="queue-errors" />
+        <FilterForm titleId="filter-title" title="Filter and search" errors={errors} errorsTitle="These filters could not be used:" errorsTestId="queue-errors" submit="Show requests" clear="/admin">
           <FilterInput
             name="q"
             label="Search"
@@ -159,9 +157,7 @@ export default function AdminRequests() {
 
           <FilterSelect name="sort" label="Sort by" options={sortOptions} defaultValue={form.sort} fields={fields} />
           {fields.fieldError("page")}
-
-          <button type="submit">Show requests</button> <Link to="/admin">Clear filters</Link>
-        </Form>
+        </FilterForm>
       </div>
 
       {page ? (

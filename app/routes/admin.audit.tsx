@@ -11,7 +11,7 @@ import { getEnv } from "#app/utils/env.server.ts";
 import { requireStaff } from "#app/utils/session.server.ts";
 import { AuditEventCells } from "#app/components/audit-event.tsx";
 import { DataTable } from "#app/components/data-table.tsx";
-import { FilterErrors, FilterInput, FilterSelect, filterFieldErrors } from "#app/components/filter-form.tsx";
+import { FilterForm, FilterInput, FilterSelect, filterFieldErrors } from "#app/components/filter-form.tsx";
 import { PagedResults } from "#app/components/pager.tsx";
 import { StaffPage } from "#app/components/staff-page.tsx";
 
@@ -120,9 +120,7 @@ export default function AuditLog() {
       }
     >
       <div className="card">
-        <Form method="get" aria-labelledby="filter-title">
-          <h2 id="filter-title">Filter</h2>
-          <FilterErrors errors={errors} title="These filters could not be used:" />
+        <FilterForm titleId="filter-title" title="Filter" errors={errors} errorsTitle="These filters could not be used:" submit="Show events" clear="/admin/audit">
           <FilterInput name="reference" label="Request reference" fields={fields} type="text" defaultValue={form.reference ?? ""} placeholder="PR-XXXX-XXXX" autoComplete="off" />
           <FilterSelect name="actor" label="Actor" any="Anyone" options={actors} defaultValue={form.actor ?? ""} fields={fields} />
           <FilterInput
@@ -138,8 +136,7 @@ export default function AuditLog() {
           <FilterInput name="to" label="To (date)" fields={fields} type="date" defaultValue={form.to ?? ""} />
           {fields.fieldError("before")}
           {fields.fieldError("verify")}
-          <button type="submit">Show events</button> <Link to="/admin/audit">Clear filters</Link>
-        </Form>
+        </FilterForm>
       </div>
 
       {page ? (

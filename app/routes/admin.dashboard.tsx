@@ -5,9 +5,9 @@
  * bad dates are a message next to the form (400), never an error page. Definitions: app/models/dashboard.server.ts.
  */
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useLoaderData } from "@remix-run/react";
+import { Link, useLoaderData } from "@remix-run/react";
 import { DataTable } from "#app/components/data-table.tsx";
-import { FilterErrors, FilterInput, filterFieldErrors } from "#app/components/filter-form.tsx";
+import { FilterForm, FilterInput, filterFieldErrors } from "#app/components/filter-form.tsx";
 import { StaffPage } from "#app/components/staff-page.tsx";
 import { VolumeChart } from "#app/components/volume-chart.tsx";
 import { loadCurrent, loadPeriodFigures, parsePeriod, periodPresets, periodSearch, presetLabels, type Outcomes } from "#app/models/dashboard.server.ts";
@@ -175,15 +175,19 @@ export default function Dashboard() {
       </div>
 
       <div className="card">
-        <Form method="get" aria-labelledby="period-title">
-          <h2 id="period-title">Period</h2>
-          <p className="hint">Requests received from the first to the last day given, in the organisation&apos;s time zone ({current.timeZone}).</p>
-          <FilterErrors errors={errors} title="This period could not be used:" testId="period-errors" />
+        <FilterForm
+          titleId="period-title"
+          title="Period"
+          intro={<p className="hint">Requests received from the first to the last day given, in the organisation&apos;s time zone ({current.timeZone}).</p>}
+          errors={errors}
+          errorsTitle="This period could not be used:"
+          errorsTestId="period-errors"
+          submit="Show figures"
+        >
           <FilterInput name="from" label="From (YYYY-MM-DD)" fields={fields} type="date" defaultValue={form.from} required />
           <FilterInput name="to" label="To (YYYY-MM-DD)" fields={fields} type="date" defaultValue={form.to} required />
           {fields.fieldError("preset")}
-          <button type="submit">Show figures</button>
-        </Form>
+        </FilterForm>
         <nav aria-label="Period presets">
           <p>
             Or choose:{" "}
