@@ -5,6 +5,8 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { Field, FieldErrors } from "#app/components/field.tsx";
+import { NewPasswordFields } from "#app/components/password-fields.tsx";
+import { RecoveryCodeList } from "#app/components/recovery-codes.tsx";
 import { appendEvent } from "#app/models/audit.server.ts";
 import { countRecoveryCodes, regenerateRecoveryCodes } from "#app/models/mfa.server.ts";
 import {
@@ -16,7 +18,6 @@ import {
   StaffInputError,
   verifyStaffPassword,
 } from "#app/models/staff.server.ts";
-import { MIN_PASSWORD_LENGTH } from "#app/models/passwords.ts";
 import { getDb } from "#db/client.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
 import { clearStaffCookie, LOGIN_PATH, requireStaffSession, requireStepUp } from "#app/utils/session.server.ts";
@@ -171,19 +172,14 @@ export default function Account() {
           <Field label="Current password" htmlFor="currentPassword" errorId="current-error" errors={pw?.errors.current ? [pw.errors.current] : undefined}>
             <input id="currentPassword" name="currentPassword" type="password" autoComplete="current-password" required />
           </Field>
-          <Field
+          <NewPasswordFields
+            name="newPassword"
+            idPrefix="new"
             label="New password"
-            hint={`At least ${MIN_PASSWORD_LENGTH} characters; a few unrelated words work well. Common passwords are refused.`}
-            hintId="new-hint"
-            htmlFor="newPassword"
-            errorId="new-error"
-            errors={pw?.errors.password ? [pw.errors.password] : undefined}
-          >
-            <input id="newPassword" name="newPassword" type="password" autoComplete="new-password" minLength={MIN_PASSWORD_LENGTH} required aria-describedby="new-hint new-error" />
-          </Field>
-          <Field label="New password again" htmlFor="confirmPassword" errorId="confirm-error" errors={pw?.errors.confirm ? [pw.errors.confirm] : undefined}>
-            <input id="confirmPassword" name="confirmPassword" type="password" autoComplete="new-password" required />
-          </Field>
+            confirmLabel="New password again"
+            passwordError={pw?.errors.password}
+            confirmError={pw?.errors.confirm}
+          />
           <button type="submit">Change password</button>
         </Form>
       </div>
@@ -195,13 +191,7 @@ export default function Account() {
             <p className="success" role="status">
               New recovery codes — the old ones no longer work. Store these somewhere safe; they are shown only now.
             </p>
-            <ul className="recovery-codes" aria-label="Recovery codes">
-              {codes.map((c) => (
-                <li key={c}>
-                  <code>{c}</code>
-                </li>
-              ))}
-            </ul>
+            <RecoveryCodeList codes={codes} />
           </>
         ) : (
           <p>

@@ -5,8 +5,8 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { Field, FieldErrors } from "#app/components/field.tsx";
+import { NewPasswordFields } from "#app/components/password-fields.tsx";
 import { acceptStaffInvite, findStaffInvite, InviteInvalidError, StaffInputError } from "#app/models/staff.server.ts";
-import { MIN_PASSWORD_LENGTH } from "#app/models/passwords.ts";
 import { getDb } from "#db/client.server.ts";
 import { rateLimit } from "#app/utils/rate-limit.server.ts";
 import { MFA_PATH, startStaffSession } from "#app/utils/session.server.ts";
@@ -69,19 +69,7 @@ export default function AcceptInvite() {
         <Field label="Your name" htmlFor="name" errorId="name-error" errors={errors.name ? [errors.name] : undefined}>
           <input id="name" name="name" type="text" autoComplete="name" maxLength={200} required />
         </Field>
-        <Field
-          label="Password"
-          hint={`At least ${MIN_PASSWORD_LENGTH} characters; a few unrelated words work well. Common passwords are refused.`}
-          hintId="password-hint"
-          htmlFor="password"
-          errorId="password-error"
-          errors={errors.password ? [errors.password] : undefined}
-        >
-          <input id="password" name="password" type="password" autoComplete="new-password" minLength={MIN_PASSWORD_LENGTH} required aria-describedby="password-hint password-error" />
-        </Field>
-        <Field label="Password again" htmlFor="confirmPassword" errorId="confirm-error" errors={errors.confirm ? [errors.confirm] : undefined}>
-          <input id="confirmPassword" name="confirmPassword" type="password" autoComplete="new-password" required />
-        </Field>
+        <NewPasswordFields name="password" idPrefix="password" label="Password" confirmLabel="Password again" passwordError={errors.password} confirmError={errors.confirm} />
         <button type="submit">Create my account</button>
       </Form>
     </section>

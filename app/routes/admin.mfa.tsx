@@ -5,7 +5,8 @@
  */
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { Field, FieldErrors } from "#app/components/field.tsx";
+import { FieldErrors } from "#app/components/field.tsx";
+import { TotpCodeField } from "#app/components/totp-field.tsx";
 import { appendEvent } from "#app/models/audit.server.ts";
 import {
   checkMfaAttempt,
@@ -108,21 +109,7 @@ function CodeForm({ error, label, button }: { error?: string; label: string; but
   return (
     <Form method="post">
       <input type="hidden" name="intent" value="code" />
-      <Field label={label} htmlFor="code" errorId="code-error" errors={error ? [error] : undefined}>
-        <input
-          id="code"
-          name="code"
-          type="text"
-          className="code"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          pattern="[0-9 ]{6,7}"
-          maxLength={7}
-          required
-          aria-invalid={error ? true : undefined}
-          aria-describedby={error ? "code-error" : undefined}
-        />
-      </Field>
+      <TotpCodeField label={label} error={error} />
       <button type="submit">{button}</button>
     </Form>
   );

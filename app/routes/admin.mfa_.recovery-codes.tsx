@@ -1,6 +1,7 @@
 /** Shows the recovery codes made at enrolment, once (they arrive in a short-lived encrypted cookie; see session.server.ts). */
 import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
+import { RecoveryCodeList } from "#app/components/recovery-codes.tsx";
 import { recoveryCodesFlash, requireStaffSession, safeNextPath } from "#app/utils/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Your recovery codes — Privacy Center staff" }];
@@ -26,13 +27,7 @@ export default function RecoveryCodes() {
             If you lose your phone, each of these codes lets you sign in once instead of a code from the app. Store them
             somewhere safe, such as your password manager. <strong>They are shown only now.</strong>
           </p>
-          <ul className="recovery-codes" aria-label="Recovery codes">
-            {codes.map((c) => (
-              <li key={c}>
-                <code>{c}</code>
-              </li>
-            ))}
-          </ul>
+          <RecoveryCodeList codes={codes} />
         </>
       ) : (
         <p>

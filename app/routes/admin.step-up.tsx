@@ -4,7 +4,7 @@
  */
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { Field } from "#app/components/field.tsx";
+import { TotpCodeField } from "#app/components/totp-field.tsx";
 import { appendEvent } from "#app/models/audit.server.ts";
 import { checkMfaAttempt, clearMfaAttempts, verifyTotpCode } from "#app/models/mfa.server.ts";
 import { markStaffSessionStepUp } from "#app/models/staff.server.ts";
@@ -53,21 +53,7 @@ export default function StepUp() {
       <h1 id="title">Confirm it is you</h1>
       <p>{name}, this action needs a fresh code from your authenticator app. It then stays confirmed for 10 minutes.</p>
       <Form method="post">
-        <Field label="Authentication code" htmlFor="code" errorId="code-error" errors={error ? [error] : undefined}>
-          <input
-            id="code"
-            name="code"
-            type="text"
-            className="code"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9 ]{6,7}"
-            maxLength={7}
-            required
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? "code-error" : undefined}
-          />
-        </Field>
+        <TotpCodeField label="Authentication code" error={error} />
         <button type="submit">Confirm</button>
       </Form>
     </section>

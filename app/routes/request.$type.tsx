@@ -1,8 +1,9 @@
 import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm, type FieldMetadata } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { Field, FieldErrors, Honeypot } from "#app/components/field.tsx";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Field, FieldErrors } from "#app/components/field.tsx";
+import { SendRequest } from "#app/components/send-request.tsx";
 import { intakeSchemaFor, type IntakeValues } from "#app/models/intake.ts";
 import { regions } from "#app/models/regions.ts";
 import { requestTypeFromSlug, requestTypeInfo } from "#app/models/request-types.ts";
@@ -81,7 +82,6 @@ function TextArea({ meta, label, hint }: { meta: FieldMetadata<string | undefine
 export default function RequestForm() {
   const data = useLoaderData<typeof loader>();
   const lastResult = useActionData<typeof action>();
-  const navigation = useNavigation();
   const schema = intakeSchemaFor(data.type);
   const [form, fields] = useForm<Record<string, string>>({
     lastResult,
@@ -170,10 +170,7 @@ export default function RequestForm() {
           <TextField meta={field("accountId")} label="Account ID" />
         </details>
 
-        <Honeypot />
-        <button type="submit" disabled={navigation.state === "submitting"}>
-          Send request
-        </button>
+        <SendRequest />
       </Form>
     </section>
   );

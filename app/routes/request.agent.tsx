@@ -1,8 +1,9 @@
 import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm, type FieldMetadata } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { json, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useNavigation } from "@remix-run/react";
-import { Field, FieldErrors, Honeypot } from "#app/components/field.tsx";
+import { Form, useActionData } from "@remix-run/react";
+import { Field, FieldErrors } from "#app/components/field.tsx";
+import { SendRequest } from "#app/components/send-request.tsx";
 import {
   MAX_PERMISSION_BYTES,
   agentFormSchema,
@@ -85,7 +86,6 @@ function TextArea({ meta, label }: { meta: Meta; label: string }) {
 
 export default function AgentRequestForm() {
   const lastResult = useActionData<typeof action>();
-  const navigation = useNavigation();
   const [form, fields] = useForm({
     lastResult,
     shouldValidate: "onBlur",
@@ -146,10 +146,7 @@ export default function AgentRequestForm() {
           hint="A PDF, PNG or JPEG file of at most 5 MB: the consumer's written permission for you to make this request, signed by them." hintId={`${permission.id}-hint`}>
           <input {...getInputProps(permission, { type: "file" })} accept="application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg" />
         </Field>
-        <Honeypot />
-        <button type="submit" disabled={navigation.state === "submitting"}>
-          Send request
-        </button>
+        <SendRequest />
       </Form>
     </section>
   );
