@@ -4,9 +4,11 @@
  */
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { DataTable } from "#app/components/data-table.tsx";
 import { Field, FieldErrors } from "#app/components/field.tsx";
 import { NewPasswordFields } from "#app/components/password-fields.tsx";
 import { RecoveryCodeList } from "#app/components/recovery-codes.tsx";
+import { ActionHeading, RowActionForm } from "#app/components/row-action.tsx";
 import { appendEvent } from "#app/models/audit.server.ts";
 import { countRecoveryCodes, regenerateRecoveryCodes } from "#app/models/mfa.server.ts";
 import {
@@ -116,38 +118,22 @@ export default function Account() {
 
       <div className="card" aria-labelledby="sessions-title">
         <h2 id="sessions-title">Your active sessions</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Browser</th>
-              <th scope="col">
-                <span className="hint">Action</span>
-              </th>
+        <DataTable
+          columns={["Signed in", "Last seen", "Browser", <ActionHeading key="action" />]}
+          rows={sessions}
+          row={(s) => (
+            <tr key={s.id} data-session={s.current ? "current" : "other"}>
+              <td>{s.createdAt}</td>
+              <td>{s.lastSeenAt}</td>
+              <td>
+                {s.userAgent} {s.current ? <span className="badge">this session</span> : null}
+              </td>
+              <td>
+                <RowActionForm intent="revoke" name="sessionId" value={s.id} label="Sign out" />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr key={s.id} data-session={s.current ? "current" : "other"}>
-                <td>{s.createdAt}</td>
-                <td>{s.lastSeenAt}</td>
-                <td>
-                  {s.userAgent} {s.current ? <span className="badge">this session</span> : null}
-                </td>
-                <td>
-                  <Form method="post">
-                    <input type="hidden" name="intent" value="revoke" />
-                    <input type="hidden" name="sessionId" value={s.id} />
-                    <button type="submit" className="secondary">
-                      Sign out
-                    </button>
-                  </Form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
         <Form method="post">
           <input type="hidden" name="intent" value="revoke-all" />
           <button type="submit">Sign out everywhere</button>

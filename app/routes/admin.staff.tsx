@@ -7,7 +7,9 @@ import { parseWithZod } from "@conform-to/zod/v4";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
+import { DataTable } from "#app/components/data-table.tsx";
 import { Field, FieldErrors } from "#app/components/field.tsx";
+import { ActionHeading, RowActionForm } from "#app/components/row-action.tsx";
 import { StaffNav } from "#app/components/staff-nav.tsx";
 import { appendEvent } from "#app/models/audit.server.ts";
 import { staffRoleLabels as roleLabels, staffRoleList as staffRoles } from "#app/models/staff-roles.ts";
@@ -120,46 +122,20 @@ export default function StaffPage() {
             {data.error}
           </p>
         ) : null}
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Two-step</th>
-              <th scope="col">Since</th>
-              <th scope="col">
-                <span className="hint">Action</span>
-              </th>
+        <DataTable
+          columns={["Name", "Email", "Role", "Two-step", "Since", <ActionHeading key="action" />]}
+          rows={staff}
+          row={(s) => (
+            <tr key={s.id} data-staff={s.email}>
+              <td>{s.name}</td>
+              <td>{s.email}</td>
+              <td>{s.role}</td>
+              <td>{s.mfa ? "on" : "not set up yet"}</td>
+              <td>{s.since}</td>
+              <td>{s.disabled ? "disabled" : s.id === meId ? "you" : <RowActionForm intent="disable" name="staffId" value={s.id} label="Disable" />}</td>
             </tr>
-          </thead>
-          <tbody>
-            {staff.map((s) => (
-              <tr key={s.id} data-staff={s.email}>
-                <td>{s.name}</td>
-                <td>{s.email}</td>
-                <td>{s.role}</td>
-                <td>{s.mfa ? "on" : "not set up yet"}</td>
-                <td>{s.since}</td>
-                <td>
-                  {s.disabled ? (
-                    "disabled"
-                  ) : s.id === meId ? (
-                    "you"
-                  ) : (
-                    <Form method="post">
-                      <input type="hidden" name="intent" value="disable" />
-                      <input type="hidden" name="staffId" value={s.id} />
-                      <button type="submit" className="secondary">
-                        Disable
-                      </button>
-                    </Form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       </div>
 
       <div className="card" aria-labelledby="invite-title">
