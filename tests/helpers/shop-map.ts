@@ -54,3 +54,8 @@ references:
   - { from: customers.id, to: orders.customer_id }
 `;
 }
+
+/** The shop's `customers` collection: contact data whose rows are deleted on erasure, with these fields. */
+export function customersCollection<F extends Record<string, object>>(fields: F) {
+  return { category: "contact", erasure: "delete", fields };
+}

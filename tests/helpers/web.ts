@@ -6,11 +6,9 @@ import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { afterAll, beforeAll } from "vitest";
 import { getEnv, parseEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
-import { closeQueues } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { createApp } from "#server/app.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 
 export async function loadBuild(): Promise<ServerBuild> {
   const path = resolve("build/index.js");
@@ -55,9 +53,7 @@ export function webAppForTests({ worker = false } = {}): Omit<WebApp, "close"> {
   afterAll(async () => {
     await running?.close(5000);
     await app?.close();
-    await closeQueues();
-    await closeMailer();
-    await closeRedis();
+    await closeConnections();
   });
   const started = () => {
     if (!app) throw new Error("the web app starts in beforeAll");

@@ -23,8 +23,9 @@ import { enqueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually } from "#tests/helpers/flow.ts";
 import { loadBuild } from "#tests/helpers/web.ts";
+import { stopWorkerAndConnections } from "#tests/helpers/worker.ts";
 import { addStaff } from "./console-fixtures.ts";
-import { stopWorkerAndConnections, verifiedRequest } from "./execution-fixtures.ts";
+import { verifiedRequest } from "./execution-fixtures.ts";
 
 const PORTAL_PORT = vi.hoisted(() => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);

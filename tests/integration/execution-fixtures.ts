@@ -1,26 +1,27 @@
 /**
  * The demo's connected stores in scratch databases for tests: the `shop` PostgreSQL database, the `marketing`
  * MariaDB database and the `support` HTTP service, filled with a few demo customers and applied with their maps
- * (scripts/demo-stores). Requests put straight into the state verification leaves them in, and the shutdown every
- * worker test ends with. Plus reading a zip (yauzl) for the package checks.
+ * (scripts/demo-stores). Requests put straight into the state verification leaves them in. Plus reading a zip
+ * (yauzl) for the package checks.
  */
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { eq } from "drizzle-orm";
+import { afterAll, beforeAll } from "vitest";
 import yauzl from "yauzl";
+import { packageDir } from "#app/models/packages.server.ts";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
-import type { Executor } from "#db/client.server.ts";
+import { getDb, type Executor } from "#db/client.server.ts";
 import { requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import type { RunningWorker } from "#jobs/worker.ts";
+import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { demoCustomers, type DemoCustomer } from "#scripts/demo-stores/customers.ts";
 import { demoStoreMaps } from "#scripts/demo-stores/index.ts";
 import { setUpMarketing } from "#scripts/demo-stores/marketing.ts";
 import { setUpShop } from "#scripts/demo-stores/shop.ts";
 import { startSupportService, type SupportService } from "#scripts/demo-stores/support-service.ts";
 import { createScratchMysql, createScratchPostgres, type ScratchMysql, type ScratchPostgres } from "#tests/helpers/scratch-db.ts";
+import { stopWorkerAndConnections } from "#tests/helpers/worker.ts";
 
 export type DemoStores = {
   customers: DemoCustomer[];
@@ -58,12 +59,44 @@ export async function createDemoStores(db: Executor, count = 20): Promise<DemoSt
   };
 }
 
-/** Stops the worker (if one was started), then closes the queues, the mailer and Redis: every worker test's `afterAll`. */
-export async function stopWorkerAndConnections(worker: RunningWorker | undefined): Promise<void> {
-  await worker?.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+/**
+ * The demo stores (20 customers) and a real worker (concurrency 3) for the execution tests of one file: created before
+ * them (this `beforeAll` is registered first); after them the worker and the connections are stopped, the stores
+ * dropped and the package directory (PACKAGE_DIR, set by the file in `vi.hoisted`) removed.
+ */
+export function demoStoresAndWorkerForTests(): Omit<DemoStores, "close"> {
+  let demo: DemoStores | undefined;
+  let worker: RunningWorker | undefined;
+  beforeAll(async () => {
+    demo = await createDemoStores(getDb(), 20);
+    worker = await startWorker({ concurrency: 3, schedules: false });
+  }, 60_000);
+  afterAll(async () => {
+    await stopWorkerAndConnections(worker);
+    await demo?.close();
+    await rm(packageDir(), { recursive: true, force: true });
+  });
+  const created = () => {
+    if (!demo) throw new Error("the demo stores are created in beforeAll");
+    return demo;
+  };
+  return {
+    get customers() {
+      return created().customers;
+    },
+    get shop() {
+      return created().shop;
+    },
+    get marketing() {
+      return created().marketing;
+    },
+    get support() {
+      return created().support;
+    },
+    get storeIds() {
+      return created().storeIds;
+    },
+  };
 }
 
 /**

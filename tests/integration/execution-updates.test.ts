@@ -5,23 +5,20 @@
  * preferences; a kind no store marks becomes tasks; an erasure put under legal hold after approval is refused and
  * resumes once the hold is lifted.
  */
-import { rm } from "node:fs/promises";
 import { and, eq } from "drizzle-orm";
 import type { RowDataPacket } from "mysql2/promise";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { listEvents } from "#app/models/audit.server.ts";
 import { assertCorrectionReady, confirmCorrection, getConfirmedCorrection } from "#app/models/corrections.server.ts";
 import { LEGAL_HOLD_ERROR, executeStore, reconcileExecutions, resumeExecution, retryStore } from "#app/models/execution.server.ts";
 import { completeManualRun } from "#app/models/stores.server.ts";
-import { packageDir } from "#app/models/packages.server.ts";
 import { liftLegalHold, placeLegalHold } from "#app/models/request-actions.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestCorrections, requests, storeRuns, type RequestType } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
-import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually, mailsTo } from "#tests/helpers/flow.ts";
 import { addStaff } from "./console-fixtures.ts";
-import { createDemoStores, stopWorkerAndConnections, verifiedRequest, type DemoStores } from "./execution-fixtures.ts";
+import { demoStoresAndWorkerForTests, verifiedRequest } from "./execution-fixtures.ts";
 
 vi.hoisted(() => {
   process.env.PACKAGE_DIR = `${process.env.TMPDIR ?? "/tmp"}/portal-packages-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -29,22 +26,13 @@ vi.hoisted(() => {
 });
 
 const db = () => getDb();
-let demo: DemoStores;
-let worker: RunningWorker;
+const demo = demoStoresAndWorkerForTests();
 let processor: { id: string; role: "processor" };
 let admin: { id: string; role: "admin" };
 
 beforeAll(async () => {
-  demo = await createDemoStores(db(), 20);
-  worker = await startWorker({ concurrency: 3, schedules: false });
   processor = { id: (await addStaff(db(), "processor")).id, role: "processor" };
   admin = { id: (await addStaff(db(), "admin")).id, role: "admin" };
-}, 60_000);
-
-afterAll(async () => {
-  await stopWorkerAndConnections(worker);
-  await demo?.close();
-  await rm(packageDir(), { recursive: true, force: true });
 });
 
 const approvedRequest = (type: RequestType, email: string, details?: { corrections: { incorrect: string; correct: string } }) =>

@@ -7,10 +7,10 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readFile, readdir, rm } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { verifyPortalSignature } from "#app/connectors/http/signature.ts";
 import { listEvents } from "#app/models/audit.server.ts";
 import { executeStore, finalizeRequest, reconcileExecutions, retryStore, sendCompletionEmail, startExecution } from "#app/models/execution.server.ts";
@@ -20,10 +20,9 @@ import { applyStoreMap } from "#app/models/stores.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests, storeRuns, stores, type RequestType } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
-import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually, mailsTo, statusLinkFromMail } from "#tests/helpers/flow.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
-import { createDemoStores, parseCsv, stopWorkerAndConnections, streamToBuffer, unzip, verifiedRequest, type DemoStores } from "./execution-fixtures.ts";
+import { demoStoresAndWorkerForTests, parseCsv, streamToBuffer, unzip, verifiedRequest } from "./execution-fixtures.ts";
 
 vi.hoisted(() => {
   process.env.PACKAGE_DIR = `${process.env.TMPDIR ?? "/tmp"}/portal-packages-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -31,19 +30,7 @@ vi.hoisted(() => {
 });
 
 const db = () => getDb();
-let demo: DemoStores;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  demo = await createDemoStores(db(), 20);
-  worker = await startWorker({ concurrency: 3, schedules: false });
-}, 60_000);
-
-afterAll(async () => {
-  await stopWorkerAndConnections(worker);
-  await demo?.close();
-  await rm(packageDir(), { recursive: true, force: true });
-});
+const demo = demoStoresAndWorkerForTests();
 
 const approvedRequest = (type: RequestType, email: string) => verifiedRequest(db(), { type, email, region: "EU" });
 

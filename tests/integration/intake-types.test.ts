@@ -4,30 +4,18 @@
  */
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { listEvents } from "#app/models/audit.server.ts";
 import { decryptDetails, decryptIdentity, getRequestByReference, listSubjectHistory, submitInputFrom, submitRequest } from "#app/models/requests.server.ts";
 import { cancelRequest, getRequestByStatusToken } from "#app/models/status.server.ts";
 import { verifyCode } from "#app/models/verification.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { acknowledgementMailFor, codeFromMail, statusLinkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
+import { workerForTests } from "#tests/helpers/worker.ts";
 
-let worker: RunningWorker;
-beforeAll(async () => {
-  worker = await startWorker({ schedules: false, concurrency: 2 });
-});
-afterAll(async () => {
-  await worker.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
-});
+workerForTests();
 
 const now = new Date("2026-03-05T10:00:00Z");
 

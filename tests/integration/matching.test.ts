@@ -17,8 +17,9 @@ import { getDb } from "#db/client.server.ts";
 import { requestEvents, requests } from "#db/schema/index.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { codeFromMail, eventually, verificationMailFor } from "#tests/helpers/flow.ts";
+import { stopWorkerAndConnections } from "#tests/helpers/worker.ts";
 import { addStaff } from "./console-fixtures.ts";
-import { createDemoStores, stopWorkerAndConnections, verifiedRequest as verifiedRequestIn, type DemoStores } from "./execution-fixtures.ts";
+import { createDemoStores, verifiedRequest as verifiedRequestIn, type DemoStores } from "./execution-fixtures.ts";
 
 const db = () => getDb();
 let demo: DemoStores;

@@ -4,33 +4,20 @@
  */
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { acknowledgeRequest } from "#app/models/acknowledgement.server.ts";
 import { listEvents, verifyAuditChain } from "#app/models/audit.server.ts";
 import { formatDueDate } from "#app/models/deadlines.ts";
 import { decryptIdentity, durabilityBarrier, findRequestsByEmail, getRequestByReference, submitRequest } from "#app/models/requests.server.ts";
 import { requestNewCode, sendVerificationChallenge, verifyCode } from "#app/models/verification.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests, verificationChallenges } from "#db/schema/index.ts";
-import { closeQueues, getQueue } from "#jobs/queues.ts";
-import { startWorker, type RunningWorker } from "#jobs/worker.ts";
+import { getQueue } from "#jobs/queues.ts";
 import { codeFromMail, acknowledgementMailFor, eventually, mailsTo, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
+import { workerForTests } from "#tests/helpers/worker.ts";
 
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  worker = await startWorker({ schedules: false, concurrency: 2 });
-});
-
-afterAll(async () => {
-  await worker.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
-});
+workerForTests();
 
 describe("request flow", () => {
   it("takes an access request from submission to acknowledgement", async () => {

@@ -6,7 +6,7 @@ import type { RowDataPacket } from "mysql2/promise";
 import { expect, it } from "vitest";
 import { SHARED_BASIS, referencedBasis } from "#app/models/engine/erasure.ts";
 import { createScratchMysql, type ScratchMysql } from "#tests/helpers/scratch-db.ts";
-import { shopMapHead } from "#tests/helpers/shop-map.ts";
+import { customersCollection, shopMapHead } from "#tests/helpers/shop-map.ts";
 import { TAX, sqlStoreSuite, type Snapshot } from "./sql-store-suite.ts";
 
 function shopMap(orders: "keep" | "delete") {
@@ -15,16 +15,12 @@ function shopMap(orders: "keep" | "delete") {
     name: "shop-mysql",
     ...shopMapHead("mysql", "SHOP_MYSQL_URL"),
     collections: {
-      customers: {
-        category: "contact",
-        erasure: "delete",
-        fields: {
-          id: { category: "identifiers" },
-          email: { identity: "email", erasure: { action: "mask", value: "erased@invalid" } },
-          phone: { identity: "phone", erasure: "null" },
-          full_name: { erasure: { action: "mask", value: "Erased" } },
-        },
-      },
+      customers: customersCollection({
+        id: { category: "identifiers" },
+        email: { identity: "email", erasure: { action: "mask", value: "erased@invalid" } },
+        phone: { identity: "phone", erasure: "null" },
+        full_name: { erasure: { action: "mask", value: "Erased" } },
+      }),
       order_participants: { category: "commercial", erasure: "delete", primaryKey: ["order_id", "customer_id"], fields: { order_id: {}, customer_id: {} } },
       orders: {
         category: "commercial",

@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import { SHARED_BASIS, referencedBasis } from "#app/models/engine/erasure.ts";
 import { hashFieldValue } from "#app/models/engine/values.ts";
 import { createScratchPostgres, type ScratchPostgres } from "#tests/helpers/scratch-db.ts";
-import { shopMapHead } from "#tests/helpers/shop-map.ts";
+import { customersCollection, shopMapHead } from "#tests/helpers/shop-map.ts";
 import { TAX, sqlStoreSuite, type Snapshot } from "./sql-store-suite.ts";
 
 function shopMap(orders: "keep" | "delete") {
@@ -16,16 +16,14 @@ function shopMap(orders: "keep" | "delete") {
     ...shopMapHead("postgres", "SHOP_DB_URL"),
     collections: {
       customers: {
-        category: "contact",
-        erasure: "delete",
-        fields: {
+        ...customersCollection({
           id: { category: "identifiers", identity: "accountId" },
           email: { identity: "email", match: "lower", erasure: { action: "mask", value: "erased@invalid" } },
           phone: { identity: "phone", erasure: "null" },
           full_name: { erasure: { action: "mask", value: "Erased" } },
           password_hash: { category: "credentials", access: "omit", erasure: "null" },
           marketing_opt_in: { category: "preferences" },
-        },
+        }),
         consentField: "marketing_opt_in",
       },
       addresses: { category: "location", erasure: "delete", fields: { id: {}, customer_id: {}, street: {}, city: {} } },

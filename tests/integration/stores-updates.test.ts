@@ -10,7 +10,7 @@ import { createConnector } from "#app/connectors/registry.ts";
 import { StoreError, type Connector, type UpdateReport, type UpdateResult } from "#app/connectors/types.ts";
 import { validateDataMap } from "#app/models/data-map.ts";
 import { createScratchMysql, createScratchPostgres, type ScratchMysql, type ScratchPostgres } from "#tests/helpers/scratch-db.ts";
-import { shopMapHead } from "#tests/helpers/shop-map.ts";
+import { customersCollection, shopMapHead } from "#tests/helpers/shop-map.ts";
 
 const hashKey = randomBytes(32);
 
@@ -45,19 +45,15 @@ function map(kind: "postgres" | "mysql", markers = true) {
     ...shopMapHead(kind, "SHOP_URL"),
     normalization: { defaultCallingCode: "+44" },
     collections: {
-      customers: {
-        category: "contact",
-        erasure: "delete",
-        fields: {
-          id: { category: "identifiers" },
-          email: { identity: "email", ...m({ subjectAttribute: "email" }) },
-          phone: { identity: "phone", ...m({ subjectAttribute: "phone" }) },
-          full_name: m({ subjectAttribute: "name" }),
-          sale_opt_out: { category: "preferences", ...m({ optOut: { kind: "sale_sharing", set: true } }) },
-          marketing_opt_in: { category: "preferences", ...m({ optOut: { kind: "marketing_consent", set: false } }) },
-          opted_out_at: { category: "preferences", ...m({ optOut: { kind: "sale_sharing", set: "now" } }) },
-        },
-      },
+      customers: customersCollection({
+        id: { category: "identifiers" },
+        email: { identity: "email", ...m({ subjectAttribute: "email" }) },
+        phone: { identity: "phone", ...m({ subjectAttribute: "phone" }) },
+        full_name: m({ subjectAttribute: "name" }),
+        sale_opt_out: { category: "preferences", ...m({ optOut: { kind: "sale_sharing", set: true } }) },
+        marketing_opt_in: { category: "preferences", ...m({ optOut: { kind: "marketing_consent", set: false } }) },
+        opted_out_at: { category: "preferences", ...m({ optOut: { kind: "sale_sharing", set: "now" } }) },
+      }),
       addresses: { category: "location", erasure: "delete", fields: { id: {}, customer_id: {}, street: m({ subjectAttribute: "street" }), city: m({ subjectAttribute: "city" }) } },
       order_participants: { category: "commercial", erasure: "delete", primaryKey: ["order_id", "customer_id"], fields: { order_id: {}, customer_id: {} } },
       orders: { category: "commercial", erasure: { action: "keep", basis: "Tax law" }, fields: { id: {}, customer_id: {}, shipping_name: m({ subjectAttribute: "name" }) } },

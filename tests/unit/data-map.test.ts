@@ -12,7 +12,7 @@ import {
   type DataMapIssue,
 } from "#app/models/data-map.ts";
 import { correctionTargets, normalizeCorrectionValues, optOutTargets, updateTask } from "#app/models/engine/targets.ts";
-import { shopMapHead } from "#tests/helpers/shop-map.ts";
+import { customersCollection, shopMapHead } from "#tests/helpers/shop-map.ts";
 
 /** The full example of docs/data-map.md: the documentation must stay a valid map. */
 function docExample(): string {
@@ -36,11 +36,7 @@ const minimal = () => ({
   name: "shop",
   ...shopMapHead("postgres", "SHOP_DB_URL"),
   collections: {
-    customers: {
-      category: "contact",
-      erasure: "delete",
-      fields: { id: { category: "identifiers" }, email: { identity: "email" } },
-    },
+    customers: customersCollection({ id: { category: "identifiers" }, email: { identity: "email" } }),
     orders: {
       category: "commercial",
       erasure: { action: "keep", basis: "Tax law" },
