@@ -10,11 +10,11 @@
  *
  * The agent's own details are encrypted (`request-agent:<request id>`); the audit trail holds ids and codes only.
  */
-import { and, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import { requests, verificationChallenges, type RequestRow } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
-import { decryptJson, encryptJson, hashSecret, randomToken, secretMatches } from "#app/utils/crypto.server.ts";
+import { decryptJson, encryptJson, randomToken } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
@@ -23,9 +23,11 @@ import { agentRegions, agentTypeAvailable, type AgentRequestType } from "./agent
 import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
 import { listDocuments, storeDocument, type DocumentContentType } from "./documents.server.ts";
+import { isLiveSecret, mailNewSecret, type SecretKind } from "./emailed-secret.server.ts";
 import { DomainError } from "./errors.ts";
 import { requestTypeLabels } from "./request-types.ts";
 import { decryptIdentity, getRequestByReference, insertRequest, maskEmail, type RequestDetails } from "./requests.server.ts";
+import { challengeToSend, newestLiveChallenge } from "./verification.server.ts";
 
 /** The agent as they described themselves; encrypted at rest. */
 export type AgentDetails = { name: string; email: string; organisation?: string };
@@ -42,7 +44,6 @@ export type AgentSubmitInput = {
 
 /** How long the consumer's confirmation link works: they did not start this request and may read mail late. */
 export const AGENT_CONFIRMATION_TTL_MINUTES = 7 * 24 * 60;
-const PURPOSE = "agent-confirmation";
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 const agentContext = (requestId: string) => `request-agent:${requestId}`;
@@ -62,6 +63,9 @@ function newConfirmationToken(): string {
     if (/[A-Z]/.test(token) && /[a-z]/.test(token) && /\d/.test(token)) return token;
   }
 }
+
+/** The consumer's confirmation link token (emailed-secret.server.ts). */
+const LINK: SecretKind = { table: verificationChallenges, purpose: "agent-confirmation", make: newConfirmationToken, sentAction: "agent_confirmation.sent", unsentOnly: true };
 
 export function decryptAgent(row: Pick<RequestRow, "id" | "agentCiphertext">): AgentDetails | null {
   return row.agentCiphertext ? decryptJson<AgentDetails>(row.agentCiphertext, agentContext(row.id)) : null;
@@ -147,51 +151,31 @@ export async function submitAgentRequest(db: Executor, input: AgentSubmitInput, 
  * between sending and recording issues a new token; the newest link works.
  */
 export async function sendAgentConfirmation(db: Executor, challengeId: string, clock: Clock = systemClock) {
-  const [row] = await db
-    .select({ challenge: verificationChallenges, request: requests })
-    .from(verificationChallenges)
-    .innerJoin(requests, eq(requests.id, verificationChallenges.requestId))
-    .where(eq(verificationChallenges.id, challengeId))
-    .limit(1);
-  if (!row) return "missing" as const;
+  const row = await challengeToSend(db, challengeId, "consumer_confirmation");
+  if (typeof row === "string") return row;
   const { challenge, request } = row;
-  if (challenge.purpose !== "consumer_confirmation") return "skipped" as const;
-  if (challenge.sentAt || challenge.consumedAt || request.status !== "pending_verification" || request.agentConfirmedAt) return "skipped" as const;
+  if (request.agentConfirmedAt) return "skipped" as const;
   const agent = decryptAgent(request);
   if (!agent) return "skipped" as const;
-  const [latest] = await db
-    .select({ id: verificationChallenges.id })
-    .from(verificationChallenges)
-    .where(and(eq(verificationChallenges.requestId, request.id), eq(verificationChallenges.purpose, "consumer_confirmation")))
-    .orderBy(desc(verificationChallenges.createdAt))
-    .limit(1);
-  if (latest && latest.id !== challenge.id) return "skipped" as const;
-
-  const token = newConfirmationToken();
-  const expiresAt = new Date(clock().getTime() + AGENT_CONFIRMATION_TTL_MINUTES * 60_000);
-  await db
-    .update(verificationChallenges)
-    .set({ codeHash: hashSecret(PURPOSE, `${challenge.id}:${token}`), expiresAt, attempts: 0 })
-    .where(and(eq(verificationChallenges.id, challenge.id), isNull(verificationChallenges.sentAt)));
-
-  await sendEmail({
-    to: decryptIdentity(request).email,
-    template: "agent-confirmation",
-    props: {
-      orgName: getEnv().ORG_NAME,
-      reference: request.reference,
-      requestTypeLabel: requestTypeLabels[request.type],
-      agentName: agentDisplayName(agent),
-      confirmUrl: confirmAgentUrl(request.reference, token),
-      expiresInMinutes: AGENT_CONFIRMATION_TTL_MINUTES,
-    },
-  });
-
-  await db.transaction(async (tx) => {
-    await tx.update(verificationChallenges).set({ sentAt: clock() }).where(eq(verificationChallenges.id, challenge.id));
-    await appendEvent(tx, { requestId: request.id, actorType: "system", action: "agent_confirmation.sent", details: { channel: "email" } }, clock);
-  });
-  return "sent" as const;
+  return mailNewSecret(
+    db,
+    LINK,
+    { id: challenge.id, requestId: request.id, ttlMinutes: AGENT_CONFIRMATION_TTL_MINUTES },
+    (token) =>
+      sendEmail({
+        to: decryptIdentity(request).email,
+        template: "agent-confirmation",
+        props: {
+          orgName: getEnv().ORG_NAME,
+          reference: request.reference,
+          requestTypeLabel: requestTypeLabels[request.type],
+          agentName: agentDisplayName(agent),
+          confirmUrl: confirmAgentUrl(request.reference, token),
+          expiresInMinutes: AGENT_CONFIRMATION_TTL_MINUTES,
+        },
+      }),
+    clock,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -202,24 +186,10 @@ async function openChallenge(db: Executor, reference: string, token: string, now
   if (!TOKEN_PATTERN.test(token)) return undefined;
   const request = await getRequestByReference(db, reference);
   if (!request || request.submittedBy !== "agent" || request.agentConfirmedAt || request.status !== "pending_verification") return undefined;
-  const query = db
-    .select()
-    .from(verificationChallenges)
-    .where(
-      and(
-        eq(verificationChallenges.requestId, request.id),
-        eq(verificationChallenges.purpose, "consumer_confirmation"),
-        isNotNull(verificationChallenges.codeHash),
-        isNull(verificationChallenges.consumedAt),
-      ),
-    )
-    .orderBy(desc(verificationChallenges.createdAt))
-    .limit(1);
-  const [challenge] = lock ? await query.for("update") : await query;
-  if (!challenge?.codeHash || !challenge.expiresAt || challenge.expiresAt.getTime() <= now.getTime()) return undefined;
+  const challenge = await newestLiveChallenge(db, request.id, "consumer_confirmation", lock);
   // A 256-bit token cannot be guessed, so wrong tries are not counted (a count would let anyone who knows the
   // reference kill the consumer's link).
-  if (!secretMatches(PURPOSE, `${challenge.id}:${token}`, challenge.codeHash)) return undefined;
+  if (!challenge || !isLiveSecret(LINK, challenge, token, now)) return undefined;
   return { request, challenge };
 }
 

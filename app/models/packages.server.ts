@@ -16,7 +16,7 @@ import { mkdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { PassThrough, Transform, type Readable, type Writable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
-import { and, asc, desc, eq, gt, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lte, sql } from "drizzle-orm";
 import yazl from "yazl";
 import type { AccessItem, JsonValue } from "#app/connectors/types.ts";
 import type { Executor } from "#db/client.server.ts";
@@ -32,7 +32,7 @@ import {
   type RequestRow,
 } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
-import { decrypt, encrypt, hashSecret, randomCode, randomToken, secretMatches } from "#app/utils/crypto.server.ts";
+import { decrypt, encrypt, hashSecret, randomCode, randomToken } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
@@ -41,6 +41,7 @@ import { csvRecord } from "#app/utils/csv.ts";
 import { appendEvent } from "./audit.server.ts";
 import { storeDisclosure, validateDataMap, type StoreDisclosure } from "./data-map.ts";
 import { formatDueDate } from "./deadlines.ts";
+import { assertCooldownPassed, checkTypedCode, mailNewSecret, newestUnusedSecret, rowToSend, type CodeRefusal, type SecretKind } from "./emailed-secret.server.ts";
 import { DomainError } from "./errors.ts";
 import { requestTypeInfo } from "./request-types.ts";
 import { decryptIdentity, getRequestById } from "./requests.server.ts";
@@ -443,7 +444,8 @@ export async function purgeExpiredPackages(db: Executor, clock: Clock = systemCl
 // ---------------------------------------------------------------------------------------------------------------
 // Download: re-verification by an emailed code, then a short-lived grant
 
-const CODE_PURPOSE = "package-download-code";
+/** The download code (emailed-secret.server.ts): its hash is stored whether or not the row is already marked sent. */
+const CODE: SecretKind = { table: packageDownloadCodes, purpose: "package-download-code", make: () => randomCode(6), sentAction: "package.code_sent", unsentOnly: false };
 const GRANT_PURPOSE = "package-download-grant";
 export const DOWNLOAD_GRANT_MINUTES = 15;
 export const CODE_COOLDOWN_SECONDS = 60;
@@ -475,16 +477,8 @@ export async function requestDownloadCode(db: Executor, token: string, clock: Cl
   const { request, pkg } = await liveRequestAndPackage(db, token, clock);
   const now = clock();
   const codeId = await db.transaction(async (tx) => {
-    await tx.select({ id: requests.id }).from(requests).where(eq(requests.id, request.id)).for("update");
-    const [latest] = await tx
-      .select({ createdAt: packageDownloadCodes.createdAt })
-      .from(packageDownloadCodes)
-      .where(eq(packageDownloadCodes.requestId, request.id))
-      .orderBy(desc(packageDownloadCodes.createdAt))
-      .limit(1);
-    if (latest && now.getTime() - latest.createdAt.getTime() < CODE_COOLDOWN_SECONDS * 1000) {
-      throw new DomainError("cooldown", "We just sent you a code. Please wait a minute before asking for another one.", 429);
-    }
+    const cooldown = { seconds: CODE_COOLDOWN_SECONDS, message: "We just sent you a code. Please wait a minute before asking for another one." };
+    await assertCooldownPassed(tx, packageDownloadCodes, request.id, cooldown, now);
     const [row] = await tx
       .insert(packageDownloadCodes)
       .values({ requestId: request.id, packageId: pkg.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS, createdAt: now })
@@ -498,57 +492,36 @@ export async function requestDownloadCode(db: Executor, token: string, clock: Cl
 
 /** Job `send-package-code`: makes the code, stores its keyed hash, emails it. A code already sent is not resent. */
 export async function sendDownloadCode(db: Executor, codeId: string, clock: Clock = systemClock) {
-  const [row] = await db
-    .select({ code: packageDownloadCodes, request: requests })
-    .from(packageDownloadCodes)
-    .innerJoin(requests, eq(requests.id, packageDownloadCodes.requestId))
-    .where(eq(packageDownloadCodes.id, codeId))
-    .limit(1);
-  if (!row) return "missing" as const;
-  if (row.code.sentAt || row.code.consumedAt) return "skipped" as const;
-  const env = getEnv();
-  const code = randomCode(6);
-  await db
-    .update(packageDownloadCodes)
-    .set({ codeHash: hashSecret(CODE_PURPOSE, `${codeId}:${code}`), expiresAt: new Date(clock().getTime() + env.VERIFICATION_CODE_TTL_MINUTES * 60_000), attempts: 0 })
-    .where(eq(packageDownloadCodes.id, codeId));
-  await sendEmail({
-    to: decryptIdentity(row.request).email,
-    template: "download-code",
-    props: { code, reference: row.request.reference, expiresInMinutes: env.VERIFICATION_CODE_TTL_MINUTES },
-  });
-  await db.transaction(async (tx) => {
-    await tx.update(packageDownloadCodes).set({ sentAt: clock() }).where(eq(packageDownloadCodes.id, codeId));
-    await appendEvent(tx, { requestId: row.request.id, actorType: "system", action: "package.code_sent", details: { channel: "email" } }, clock);
-  });
-  return "sent" as const;
+  const found = await rowToSend(db, packageDownloadCodes, codeId);
+  if (typeof found === "string") return found;
+  const { request } = found;
+  const ttlMinutes = getEnv().VERIFICATION_CODE_TTL_MINUTES;
+  return mailNewSecret(
+    db,
+    CODE,
+    { id: codeId, requestId: request.id, ttlMinutes },
+    (code) =>
+      sendEmail({
+        to: decryptIdentity(request).email,
+        template: "download-code",
+        props: { code, reference: request.reference, expiresInMinutes: ttlMinutes },
+      }),
+    clock,
+  );
 }
 
-export type DownloadCodeResult = { ok: true; grant: string; expiresAt: Date } | { ok: false; reason: "invalid" | "expired" | "too_many_attempts"; attemptsLeft?: number };
+export type DownloadCodeResult = { ok: true; grant: string; expiresAt: Date } | CodeRefusal;
 
 /** Checks the typed code; the right one yields a download grant (random, only its hash stored) for 15 minutes. */
 export async function verifyDownloadCode(db: Executor, token: string, input: string, clock: Clock = systemClock): Promise<DownloadCodeResult> {
   const { request, pkg } = await liveRequestAndPackage(db, token, clock);
-  const digits = input.replace(/[\s-]/g, "");
   const now = clock();
   return db.transaction(async (tx): Promise<DownloadCodeResult> => {
-    const [challenge] = await tx
-      .select()
-      .from(packageDownloadCodes)
-      .where(and(eq(packageDownloadCodes.packageId, pkg.id), isNull(packageDownloadCodes.consumedAt), sql`${packageDownloadCodes.codeHash} is not null`))
-      .orderBy(desc(packageDownloadCodes.createdAt))
-      .limit(1)
-      .for("update");
-    if (!challenge?.codeHash || !challenge.expiresAt) return { ok: false, reason: "invalid" };
-    if (challenge.attempts >= challenge.maxAttempts) return { ok: false, reason: "too_many_attempts" };
-    if (challenge.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: "expired" };
-    if (!/^\d{6}$/.test(digits) || !secretMatches(CODE_PURPOSE, `${challenge.id}:${digits}`, challenge.codeHash)) {
-      const attempts = challenge.attempts + 1;
-      await tx.update(packageDownloadCodes).set({ attempts }).where(eq(packageDownloadCodes.id, challenge.id));
-      await appendEvent(tx, { requestId: request.id, actorType: "subject", action: "package.code_failed", details: { attempt: attempts } }, clock);
-      const attemptsLeft = challenge.maxAttempts - attempts;
-      return attemptsLeft > 0 ? { ok: false, reason: "invalid", attemptsLeft } : { ok: false, reason: "too_many_attempts" };
-    }
+    const challenge = await newestUnusedSecret(tx, packageDownloadCodes, [eq(packageDownloadCodes.packageId, pkg.id)], true);
+    if (!challenge) return { ok: false, reason: "invalid" };
+    const check = { input, requestId: request.id, failedAction: "package.code_failed", now };
+    const refusal = await checkTypedCode(tx, CODE, challenge, check, clock);
+    if (refusal) return refusal;
     const grant = randomToken(32);
     const expiresAt = new Date(now.getTime() + DOWNLOAD_GRANT_MINUTES * 60_000);
     await tx

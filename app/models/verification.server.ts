@@ -3,32 +3,56 @@
  * CSPRNG, also carried by the one-click link; only its keyed hash is stored. Codes are single use, expire after
  * VERIFICATION_CODE_TTL_MINUTES, and die after VERIFICATION_MAX_ATTEMPTS wrong tries (a new code must be requested).
  */
-import { and, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import { requests, verificationChallenges } from "#db/schema/index.ts";
+import { requests, verificationChallenges, type VerificationChallengeRow } from "#db/schema/index.ts";
 import { enqueue } from "#jobs/queues.ts";
-import { randomCode, hashSecret, secretMatches } from "#app/utils/crypto.server.ts";
+import { randomCode } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
+import { assertCooldownPassed, checkTypedCode, mailNewSecret, newestUnusedSecret, rowToSend, type SecretKind } from "./emailed-secret.server.ts";
 import { DomainError } from "./errors.ts";
 import { requestTypeLabels } from "./request-types.ts";
 import { decryptIdentity, getRequestByReference } from "./requests.server.ts";
 
-const PURPOSE = "verification-code";
+/** The requester's code: 6 digits, also carried by the one-click link. */
+const CODE: SecretKind = { table: verificationChallenges, purpose: "verification-code", make: () => randomCode(6), sentAction: "verification.sent", unsentOnly: true };
 export const RESEND_COOLDOWN_SECONDS = 60;
 
 export function verifyUrl(reference: string, code: string) {
   return `${getEnv().APP_URL}/requests/${reference}/verify/${code}`;
 }
 
-/** Normalizes what a person types ("123 456", "123-456") into 6 digits, or null. */
-export function parseCode(input: string): string | null {
-  const digits = input.replace(/[\s-]/g, "");
-  return /^\d{6}$/.test(digits) ? digits : null;
+export { parseCode } from "./emailed-secret.server.ts";
+
+/**
+ * The challenge a send job is for, with its request, or why it is not sent: "missing", or "skipped" when it is
+ * not of `purpose`, already sent or used, superseded by a newer challenge of the request, or its request is no
+ * longer waiting for verification. Shared with the consumer's confirmation of an agent's request (agents.server.ts).
+ */
+export async function challengeToSend(db: Executor, challengeId: string, purpose: VerificationChallengeRow["purpose"]) {
+  const found = await rowToSend(db, verificationChallenges, challengeId);
+  if (typeof found === "string") return found;
+  const { row: challenge, request } = found;
+  if (challenge.purpose !== purpose || request.status !== "pending_verification") return "skipped" as const;
+  const [latest] = await db
+    .select({ id: verificationChallenges.id })
+    .from(verificationChallenges)
+    .where(and(eq(verificationChallenges.requestId, request.id), eq(verificationChallenges.purpose, purpose)))
+    .orderBy(desc(verificationChallenges.createdAt))
+    .limit(1);
+  if (latest && latest.id !== challenge.id) return "skipped" as const; // superseded by a newer one
+  return { challenge, request };
+}
+
+/** The newest challenge of `purpose` whose secret exists and is not used up (`lock`: FOR UPDATE). */
+export function newestLiveChallenge(db: Executor, requestId: string, purpose: VerificationChallengeRow["purpose"], lock: boolean) {
+  const scope = [eq(verificationChallenges.requestId, requestId), eq(verificationChallenges.purpose, purpose)];
+  return newestUnusedSecret(db, verificationChallenges, scope, lock);
 }
 
 /**
@@ -36,51 +60,28 @@ export function parseCode(input: string): string | null {
  * sent or used, or a request no longer waiting for verification, is skipped.
  */
 export async function sendVerificationChallenge(db: Executor, challengeId: string, clock: Clock = systemClock) {
-  const [row] = await db
-    .select({ challenge: verificationChallenges, request: requests })
-    .from(verificationChallenges)
-    .innerJoin(requests, eq(requests.id, verificationChallenges.requestId))
-    .where(eq(verificationChallenges.id, challengeId))
-    .limit(1);
-  if (!row) return "missing" as const;
+  const row = await challengeToSend(db, challengeId, "requester");
+  if (typeof row === "string") return row;
   const { challenge, request } = row;
-  if (challenge.purpose !== "requester" || challenge.sentAt || challenge.consumedAt || request.status !== "pending_verification") {
-    return "skipped" as const;
-  }
-  const [latest] = await db
-    .select({ id: verificationChallenges.id })
-    .from(verificationChallenges)
-    .where(and(eq(verificationChallenges.requestId, request.id), eq(verificationChallenges.purpose, "requester")))
-    .orderBy(desc(verificationChallenges.createdAt))
-    .limit(1);
-  if (latest && latest.id !== challenge.id) return "skipped" as const; // superseded by a newer code request
-
   const env = getEnv();
-  const code = randomCode(6);
-  const expiresAt = new Date(clock().getTime() + env.VERIFICATION_CODE_TTL_MINUTES * 60_000);
-  await db
-    .update(verificationChallenges)
-    .set({ codeHash: hashSecret(PURPOSE, `${challenge.id}:${code}`), expiresAt, attempts: 0 })
-    .where(and(eq(verificationChallenges.id, challenge.id), isNull(verificationChallenges.sentAt)));
-
-  const identity = decryptIdentity(request);
-  await sendEmail({
-    to: identity.email,
-    template: "verification-code",
-    props: {
-      orgName: env.ORG_NAME,
-      code,
-      verifyUrl: verifyUrl(request.reference, code),
-      expiresInMinutes: env.VERIFICATION_CODE_TTL_MINUTES,
-      requestTypeLabel: requestTypeLabels[request.type],
-    },
-  });
-
-  await db.transaction(async (tx) => {
-    await tx.update(verificationChallenges).set({ sentAt: clock() }).where(eq(verificationChallenges.id, challenge.id));
-    await appendEvent(tx, { requestId: request.id, actorType: "system", action: "verification.sent", details: { channel: "email" } }, clock);
-  });
-  return "sent" as const;
+  return mailNewSecret(
+    db,
+    CODE,
+    { id: challenge.id, requestId: request.id, ttlMinutes: env.VERIFICATION_CODE_TTL_MINUTES },
+    (code) =>
+      sendEmail({
+        to: decryptIdentity(request).email,
+        template: "verification-code",
+        props: {
+          orgName: env.ORG_NAME,
+          code,
+          verifyUrl: verifyUrl(request.reference, code),
+          expiresInMinutes: env.VERIFICATION_CODE_TTL_MINUTES,
+          requestTypeLabel: requestTypeLabels[request.type],
+        },
+      }),
+    clock,
+  );
 }
 
 export type VerifyResult =
@@ -94,36 +95,14 @@ export async function verifyCode(db: Executor, reference: string, input: string,
   if (request.status !== "pending_verification") {
     return request.verifiedAt ? { ok: false, reason: "already_verified" } : { ok: false, reason: "invalid" };
   }
-  const code = parseCode(input);
   const now = clock();
 
   const result = await db.transaction(async (tx): Promise<VerifyResult> => {
-    const [challenge] = await tx
-      .select()
-      .from(verificationChallenges)
-      // The newest challenge whose code exists (hash is set just before the mail goes out).
-      .where(
-        and(
-          eq(verificationChallenges.requestId, request.id),
-          eq(verificationChallenges.purpose, "requester"),
-          isNotNull(verificationChallenges.codeHash),
-          isNull(verificationChallenges.consumedAt),
-        ),
-      )
-      .orderBy(desc(verificationChallenges.createdAt))
-      .limit(1)
-      .for("update");
-    if (!challenge?.codeHash || !challenge.expiresAt) return { ok: false, reason: "invalid" };
-    if (challenge.attempts >= challenge.maxAttempts) return { ok: false, reason: "too_many_attempts" };
-    if (challenge.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: "expired" };
-
-    if (!code || !secretMatches(PURPOSE, `${challenge.id}:${code}`, challenge.codeHash)) {
-      const attempts = challenge.attempts + 1;
-      await tx.update(verificationChallenges).set({ attempts }).where(eq(verificationChallenges.id, challenge.id));
-      await appendEvent(tx, { requestId: request.id, actorType: "subject", action: "verification.failed", details: { attempt: attempts } }, clock);
-      const attemptsLeft = challenge.maxAttempts - attempts;
-      return attemptsLeft > 0 ? { ok: false, reason: "invalid", attemptsLeft } : { ok: false, reason: "too_many_attempts" };
-    }
+    const challenge = await newestLiveChallenge(tx, request.id, "requester", true);
+    if (!challenge) return { ok: false, reason: "invalid" };
+    const check = { input, requestId: request.id, failedAction: "verification.failed", now };
+    const refusal = await checkTypedCode(tx, CODE, challenge, check, clock);
+    if (refusal) return refusal;
 
     await tx.update(verificationChallenges).set({ consumedAt: now }).where(eq(verificationChallenges.id, challenge.id));
     const updated = await tx
@@ -161,17 +140,8 @@ export async function requestNewCode(db: Executor, reference: string, clock: Clo
   }
   const now = clock();
   const challengeId = await db.transaction(async (tx) => {
-    // Lock the request row so two clicks cannot both pass the cooldown check.
-    await tx.select({ id: requests.id }).from(requests).where(eq(requests.id, request.id)).for("update");
-    const [latest] = await tx
-      .select({ createdAt: verificationChallenges.createdAt })
-      .from(verificationChallenges)
-      .where(eq(verificationChallenges.requestId, request.id))
-      .orderBy(desc(verificationChallenges.createdAt))
-      .limit(1);
-    if (latest && now.getTime() - latest.createdAt.getTime() < RESEND_COOLDOWN_SECONDS * 1000) {
-      throw new DomainError("cooldown", `Please wait a minute before asking for another code.`, 429);
-    }
+    const cooldown = { seconds: RESEND_COOLDOWN_SECONDS, message: "Please wait a minute before asking for another code." };
+    await assertCooldownPassed(tx, verificationChallenges, request.id, cooldown, now);
     const [challenge] = await tx
       .insert(verificationChallenges)
       .values({ requestId: request.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS, createdAt: now })
