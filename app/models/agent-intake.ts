@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { RequestType } from "#db/schema/requests.ts";
+import { emailField, textField } from "./intake-fields.ts";
 import { regions, type Region } from "./regions.ts";
 import { requestTypeInfo } from "./request-types.ts";
 
@@ -34,45 +35,25 @@ const agentRegionCodes = agentRegions.map((r) => r.code) as [string, ...string[]
 export const fileTypeMessage = "The file must be a PDF, PNG or JPEG. We check the file itself, not its name.";
 export const fileTooLargeMessage = "The file is larger than 5 MB. Please attach a smaller scan or PDF.";
 
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const CONTROL_SINGLE_LINE = /[\u0000-\u001f\u007f]/;
-
-function text(label: string, max: number, { multiline = false } = {}) {
-  return z
-    .string({ error: `Please fill in ${label.toLowerCase()}.` })
-    .trim()
-    .min(1, `Please fill in ${label.toLowerCase()}.`)
-    .max(max, `${label} is at most ${max.toLocaleString("en")} characters.`)
-    .refine((v) => !(multiline ? CONTROL : CONTROL_SINGLE_LINE).test(v), `${label} contains characters we cannot accept.`);
-}
-
 /**
  * A name the consumer will read in our email: no markup, and nothing an email client would turn into a link or a
  * reply address (an agent must not be able to put a phishing link into the portal's own mail).
  */
 function displayName(label: string) {
-  return text(label, 200)
+  return textField(label, 200)
     .refine((v) => !/[<>{}\\]/.test(v), `${label} cannot contain < > { } or \\.`)
     .refine((v) => !/:\/\/|www\.|@/i.test(v), `${label} cannot contain a web or email address.`);
-}
-
-function email(missing: string, invalid: string) {
-  return z
-    .string({ error: missing })
-    .trim()
-    .max(254, "An email address is at most 254 characters.")
-    .pipe(z.email({ error: invalid }));
 }
 
 const fields = {
   agentName: displayName("Your name"),
   agentOrganisation: displayName("Your organisation").optional(),
-  agentEmail: email("Please enter your email address.", "Please enter a valid email address for yourself, like name@example.com."),
-  consumerEmail: email("Please enter the consumer's email address.", "Please enter a valid email address for the consumer, like name@example.com."),
+  agentEmail: emailField("Please enter your email address.", "Please enter a valid email address for yourself, like name@example.com."),
+  consumerEmail: emailField("Please enter the consumer's email address.", "Please enter a valid email address for the consumer, like name@example.com."),
   region: z.enum(agentRegionCodes, { error: "Please choose where the consumer lives from the list." }),
   type: z.enum(agentTypeValues, { error: "Please choose what the consumer asks for." }),
-  incorrect: text("What is wrong", 2000, { multiline: true }).optional(),
-  correct: text("What it should say", 2000, { multiline: true }).optional(),
+  incorrect: textField("What is wrong", 2000, { multiline: true }).optional(),
+  correct: textField("What it should say", 2000, { multiline: true }).optional(),
   permission: z
     .file({ error: "Please attach the consumer's signed permission (a PDF, PNG or JPEG file)." })
     .max(MAX_PERMISSION_BYTES, fileTooLargeMessage),

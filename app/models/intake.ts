@@ -4,31 +4,16 @@
  */
 import { z } from "zod";
 import type { RequestType } from "#db/schema/requests.ts";
+import { emailField, textField } from "./intake-fields.ts";
 import { regionCodes } from "./regions.ts";
 
 /** Kinds of data points a requester may give for stronger verification (values are encrypted, kinds are not). */
 export const dataPointKinds = ["phone", "postalCode", "orderNumber", "accountId"] as const;
 export type DataPointKind = (typeof dataPointKinds)[number];
 
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const CONTROL_SINGLE_LINE = /[\u0000-\u001f\u007f]/;
+const email = emailField("Please enter your email address.", "Please enter a valid email address, like name@example.com.");
 
-function text(label: string, max: number, { multiline = false } = {}) {
-  return z
-    .string({ error: `Please fill in ${label.toLowerCase()}.` })
-    .trim()
-    .min(1, `Please fill in ${label.toLowerCase()}.`)
-    .max(max, `${label} is at most ${max.toLocaleString("en")} characters.`)
-    .refine((v) => !(multiline ? CONTROL : CONTROL_SINGLE_LINE).test(v), `${label} contains characters we cannot accept.`);
-}
-
-const email = z
-  .string({ error: "Please enter your email address." })
-  .trim()
-  .max(254, "An email address is at most 254 characters.")
-  .pipe(z.email({ error: "Please enter a valid email address, like name@example.com." }));
-
-const personName = text("Your name", 200).refine((v) => !/[<>{}\\]/.test(v), "A name cannot contain < > { } or \\.");
+const personName = textField("Your name", 200).refine((v) => !/[<>{}\\]/.test(v), "A name cannot contain < > { } or \\.");
 
 const dataPoints = {
   phone: z
@@ -66,11 +51,11 @@ const accessSchema = z
 
 const correctionSchema = z.object({
   ...base,
-  incorrect: text("What is wrong", 2000, { multiline: true }),
-  correct: text("What it should say", 2000, { multiline: true }),
+  incorrect: textField("What is wrong", 2000, { multiline: true }),
+  correct: textField("What it should say", 2000, { multiline: true }),
 });
 
-const reasonSchema = z.object({ ...base, reason: text("Your reason", 2000, { multiline: true }) });
+const reasonSchema = z.object({ ...base, reason: textField("Your reason", 2000, { multiline: true }) });
 
 const plainSchema = z.object(base);
 
