@@ -13,13 +13,13 @@ import { issueStatusToken, statusUrl } from "./status.server.ts";
 import { decryptIdentity, getRequestById } from "./requests.server.ts";
 
 /** Statuses in which a request is acknowledged: verified (or needing no verification) and not withdrawn. */
-const ACKNOWLEDGEABLE: RequestStatus[] = ["verified", "in_review", "approved", "processing", "action_required"];
+export const ACKNOWLEDGEABLE_STATUSES: RequestStatus[] = ["verified", "in_review", "approved", "processing", "action_required"];
 
 /** Job `send-acknowledgement`; skipped when already acknowledged or the request is not (yet) acknowledgeable. */
 export async function acknowledgeRequest(db: Executor, requestId: string, clock: Clock = systemClock) {
   const request = await getRequestById(db, requestId);
   if (!request) return "missing" as const;
-  if (request.acknowledgedAt || !ACKNOWLEDGEABLE.includes(request.status)) return "skipped" as const;
+  if (request.acknowledgedAt || !ACKNOWLEDGEABLE_STATUSES.includes(request.status)) return "skipped" as const;
 
   // The status link's secret is made here, by the job that mails it (as the verification code is): it never
   // travels through Redis. A retried job issues a new token, replacing the unsent one.

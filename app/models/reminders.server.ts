@@ -20,7 +20,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
-import type { Regime, ReminderKind, RequestStatus, RequestType } from "#db/schema/index.ts";
+import { openRequestStatuses, type Regime, type ReminderKind, type RequestStatus, type RequestType } from "#db/schema/index.ts";
 import { isoOfDay, type Day } from "#app/models/calendar/civil-date.ts";
 import { addWorkingDays, parseHolidays, type Holidays } from "#app/models/calendar/working-days.ts";
 import { endOfDay, localDay, startOfDay } from "#app/models/calendar/zone.ts";
@@ -29,6 +29,7 @@ import { logger } from "#app/utils/logger.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import type { Clock } from "#app/utils/clock.ts";
 import type { DigestItem, DigestSection } from "#app/emails/deadline-digest.tsx";
+import { ACKNOWLEDGEABLE_STATUSES } from "./acknowledgement.server.ts";
 import { formatDueDate } from "./deadlines.ts";
 import { regimeLabels } from "./regions.ts";
 import { requestTypeLabels } from "./request-types.ts";
@@ -36,17 +37,7 @@ import { CLOSED_STATUSES } from "./retention.server.ts";
 import { enqueueAgain, schedulerClock } from "./schedules.server.ts";
 
 /** Statuses in which a request is still open: deadlines run, reminders apply. */
-export const OPEN_STATUSES: RequestStatus[] = [
-  "pending_verification",
-  "verified",
-  "in_review",
-  "approved",
-  "processing",
-  "action_required",
-  "awaiting_information",
-];
-/** Where `acknowledgeRequest` (app/models/acknowledgement.server.ts) sends the acknowledgement; kept in step with it. */
-export const ACKNOWLEDGEABLE_STATUSES: RequestStatus[] = ["verified", "in_review", "approved", "processing", "action_required"];
+export const OPEN_STATUSES: RequestStatus[] = [...openRequestStatuses];
 
 /** Kinds that are lines of the staff digest, in the digest's order. */
 export const DIGEST_KINDS = ["overdue", "due_very_soon", "due_soon", "extension_window", "acknowledgement_due"] as const satisfies readonly ReminderKind[];

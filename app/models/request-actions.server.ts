@@ -13,6 +13,8 @@ import { randomUUID } from "node:crypto";
 import { and, desc, eq, gt, inArray, isNull } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import {
+  endedRequestStatuses,
+  openRequestStatuses,
   requestAnonymizations,
   requestEmails,
   requests,
@@ -81,16 +83,8 @@ export function assertCanAct(actor: Pick<Actor, "role">) {
 // ---------------------------------------------------------------------------------------------------------------
 // States
 
-export const ENDED_STATUSES: readonly RequestStatus[] = ["completed", "denied", "cancelled", "expired", "closed"];
-export const OPEN_STATUSES: readonly RequestStatus[] = [
-  "pending_verification",
-  "verified",
-  "in_review",
-  "approved",
-  "processing",
-  "action_required",
-  "awaiting_information",
-];
+export const ENDED_STATUSES: readonly RequestStatus[] = endedRequestStatuses;
+export const OPEN_STATUSES: readonly RequestStatus[] = openRequestStatuses;
 
 /** Where each status-changing action may start. */
 export const TRANSITIONS = {

@@ -20,7 +20,8 @@ export type RequestType = (typeof requestTypes)[number];
 export const regimes = ["gdpr", "uk_gdpr", "ccpa", "us_state"] as const;
 export type Regime = (typeof regimes)[number];
 
-export const requestStatuses = [
+/** Statuses in which a request is still open: deadlines run, reminders apply, staff may act. */
+export const openRequestStatuses = [
   "pending_verification",
   "verified",
   "in_review",
@@ -29,12 +30,10 @@ export const requestStatuses = [
   "action_required",
   /** Staff asked the requester for more information; closed after INFO_REQUEST_EXPIRY_DAYS without an answer. */
   "awaiting_information",
-  "completed",
-  "denied",
-  "cancelled",
-  "expired",
-  "closed",
 ] as const;
+/** Statuses in which a request has ended. */
+export const endedRequestStatuses = ["completed", "denied", "cancelled", "expired", "closed"] as const;
+export const requestStatuses = [...openRequestStatuses, ...endedRequestStatuses] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
 
 export const accessScopes = ["categories", "specific"] as const;
