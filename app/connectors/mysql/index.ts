@@ -4,12 +4,13 @@
  */
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from "mysql2/promise";
-import type { ConnectorDefinition, StoreWarning } from "#app/connectors/types.ts";
+import type { ConnectorDefinition } from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
 import type { MysqlDataMap } from "#app/models/data-map.ts";
 import { createSqlConnector } from "#app/models/engine/sql-connector.ts";
 import { mysqlDialect, type ForeignKeyInfo, type Row, type SqlDriver, type TableCatalog } from "#app/models/engine/sql.ts";
-import { isLoopbackHost, resolveCa, resolveRef } from "#app/models/engine/values.ts";
+import { resolveRef } from "#app/models/engine/values.ts";
+import { sqlConnectionSettings } from "#app/connectors/sql-connection.ts";
 
 const RETRYABLE = new Set([
   "ER_LOCK_DEADLOCK",
@@ -71,14 +72,7 @@ const definition: ConnectorDefinition<MysqlDataMap> = {
     const env = context.env ?? process.env;
     const url = new URL(resolveRef(connection.url, "connection.url", context.secrets, "url", env).replace(/^mariadb:/, "mysql:"));
     for (const k of ["ssl", "ssl-mode", "sslmode"]) url.searchParams.delete(k);
-    const password = connection.password ? resolveRef(connection.password, "connection.password", context.secrets, "password", env) : undefined;
-    const ca = resolveCa(connection.tls.ca, "connection.tls.ca", env);
-    const warnings: StoreWarning[] = [];
-    if (connection.tls.mode === "require") {
-      warnings.push({ code: "tls_unverified", message: "TLS is on but the server's certificate is not verified (tls.mode: require)", fix: "tls.mode: verify-full" });
-    } else if (connection.tls.mode === "disable" && !isLoopbackHost(url.hostname)) {
-      warnings.push({ code: "tls_disabled", message: `the connection to ${url.hostname} is not encrypted (tls.mode: disable)`, fix: "tls.mode: verify-full" });
-    }
+    const { password, ca, warnings } = sqlConnectionSettings(context, url.hostname);
     let pool: Pool | undefined;
     const getPool = () => {
       if (pool) return pool;

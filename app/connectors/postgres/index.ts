@@ -3,12 +3,13 @@
  * supplies connections, TLS, the catalog queries and error translation.
  */
 import postgres from "postgres";
-import type { ConnectorDefinition, StoreWarning } from "#app/connectors/types.ts";
+import type { ConnectorDefinition } from "#app/connectors/types.ts";
 import { StoreError } from "#app/connectors/types.ts";
 import type { PostgresDataMap } from "#app/models/data-map.ts";
 import { createSqlConnector } from "#app/models/engine/sql-connector.ts";
 import { postgresDialect, type ForeignKeyInfo, type Row, type SqlDriver, type TableCatalog } from "#app/models/engine/sql.ts";
-import { isLoopbackHost, resolveCa, resolveRef } from "#app/models/engine/values.ts";
+import { resolveRef } from "#app/models/engine/values.ts";
+import { sqlConnectionSettings } from "#app/connectors/sql-connection.ts";
 
 const RETRYABLE_STATES = new Set(["40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"]);
 const NETWORK = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
@@ -39,14 +40,7 @@ const definition: ConnectorDefinition<PostgresDataMap> = {
     const url = new URL(resolveRef(connection.url, "connection.url", context.secrets, "url", env));
     // The map's tls settings govern: an sslmode in the URL would be a second, conflicting source.
     url.searchParams.delete("sslmode");
-    const password = connection.password ? resolveRef(connection.password, "connection.password", context.secrets, "password", env) : undefined;
-    const ca = resolveCa(connection.tls.ca, "connection.tls.ca", env);
-    const warnings: StoreWarning[] = [];
-    if (connection.tls.mode === "require") {
-      warnings.push({ code: "tls_unverified", message: "TLS is on but the server's certificate is not verified (tls.mode: require)", fix: "tls.mode: verify-full" });
-    } else if (connection.tls.mode === "disable" && !isLoopbackHost(url.hostname)) {
-      warnings.push({ code: "tls_disabled", message: `the connection to ${url.hostname} is not encrypted (tls.mode: disable)`, fix: "tls.mode: verify-full" });
-    }
+    const { password, ca, warnings } = sqlConnectionSettings(context, url.hostname);
     const ssl = connection.tls.mode === "disable" ? false : { rejectUnauthorized: connection.tls.mode === "verify-full", ...(ca ? { ca } : {}) };
 
     const sql = postgres(url.toString(), {
