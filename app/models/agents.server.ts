@@ -23,7 +23,7 @@ import { agentRegions, agentTypeAvailable, type AgentRequestType } from "./agent
 import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
 import { listDocuments, storeDocument, type DocumentContentType } from "./documents.server.ts";
-import { isLiveSecret, mailNewSecret, type SecretKind } from "./emailed-secret.server.ts";
+import { insertEmptySecret, isLiveSecret, mailNewSecret, type SecretKind } from "./emailed-secret.server.ts";
 import { DomainError } from "./errors.ts";
 import { requestTypeLabels } from "./request-types.ts";
 import { decryptIdentity, getRequestByReference, insertRequest, maskEmail, type RequestDetails } from "./requests.server.ts";
@@ -107,10 +107,7 @@ export async function submitAgentRequest(db: Executor, input: AgentSubmitInput, 
       .set({ submittedBy: "agent", agentCiphertext: encryptJson(agent, agentContext(row.id)), status: "pending_verification" })
       .where(eq(requests.id, row.id));
     const document = await storeDocument(tx, { requestId: row.id, kind: "agent_authorization", ...input.document });
-    const [challenge] = await tx
-      .insert(verificationChallenges)
-      .values({ requestId: row.id, purpose: "consumer_confirmation", maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS, createdAt: receivedAt })
-      .returning({ id: verificationChallenges.id });
+    const challengeId = await insertEmptySecret(tx, verificationChallenges, { requestId: row.id, purpose: "consumer_confirmation" }, receivedAt);
     // The agent acts here (actor `agent`, no id: the agent has no account; who they are is in the encrypted request).
     await appendEvent(
       tx,
@@ -132,7 +129,7 @@ export async function submitAgentRequest(db: Executor, input: AgentSubmitInput, 
       },
       clock,
     );
-    return { requestId: row.id, reference: row.reference, challengeId: challenge!.id, documentId: document.id };
+    return { requestId: row.id, reference: row.reference, challengeId, documentId: document.id };
   });
 
   // After the commit; if Redis is down the request is safe and the reconcile job sends the email later.

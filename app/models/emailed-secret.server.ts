@@ -12,6 +12,7 @@ import { and, desc, eq, isNotNull, isNull, type SQL } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import { packageDownloadCodes, requests, verificationChallenges, type RequestRow } from "#db/schema/index.ts";
 import { hashSecret, secretMatches } from "#app/utils/crypto.server.ts";
+import { getEnv } from "#app/utils/env.server.ts";
 import type { Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { DomainError } from "./errors.ts";
@@ -44,6 +45,18 @@ export type SecretKind = {
   /** Store the hash only while the row is not marked sent (a concurrent run that already sent keeps its secret). */
   unsentOnly: boolean;
 };
+
+/**
+ * The web's half: an empty row (the worker that mails the secret makes it, ADR 006) allowed
+ * VERIFICATION_MAX_ATTEMPTS wrong tries; its id is what the send job carries.
+ */
+export async function insertEmptySecret<T extends EmailedSecretTable>(tx: Executor, table: T, values: Omit<T["$inferInsert"], "maxAttempts" | "createdAt">, now: Date) {
+  const [row] = await tx
+    .insert(table as EmailedSecretTable)
+    .values({ ...values, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS, createdAt: now } as T["$inferInsert"])
+    .returning({ id: table.id });
+  return row!.id;
+}
 
 /**
  * The row a send job is for, with its request: "missing", or "skipped" when its secret was already sent or used

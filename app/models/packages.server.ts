@@ -41,7 +41,7 @@ import { csvRecord } from "#app/utils/csv.ts";
 import { appendEvent } from "./audit.server.ts";
 import { storeDisclosure, validateDataMap, type StoreDisclosure } from "./data-map.ts";
 import { formatDueDate } from "./deadlines.ts";
-import { assertCooldownPassed, checkTypedCode, mailNewSecret, newestUnusedSecret, rowToSend, type CodeRefusal, type SecretKind } from "./emailed-secret.server.ts";
+import { assertCooldownPassed, checkTypedCode, insertEmptySecret, mailNewSecret, newestUnusedSecret, rowToSend, type CodeRefusal, type SecretKind } from "./emailed-secret.server.ts";
 import { DomainError } from "./errors.ts";
 import { requestTypeInfo } from "./request-types.ts";
 import { decryptIdentity, getRequestById } from "./requests.server.ts";
@@ -479,12 +479,9 @@ export async function requestDownloadCode(db: Executor, token: string, clock: Cl
   const codeId = await db.transaction(async (tx) => {
     const cooldown = { seconds: CODE_COOLDOWN_SECONDS, message: "We just sent you a code. Please wait a minute before asking for another one." };
     await assertCooldownPassed(tx, packageDownloadCodes, request.id, cooldown, now);
-    const [row] = await tx
-      .insert(packageDownloadCodes)
-      .values({ requestId: request.id, packageId: pkg.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS, createdAt: now })
-      .returning({ id: packageDownloadCodes.id });
+    const id = await insertEmptySecret(tx, packageDownloadCodes, { requestId: request.id, packageId: pkg.id }, now);
     await appendEvent(tx, { requestId: request.id, actorType: "subject", action: "package.code_requested", details: { packageId: pkg.id } }, clock);
-    return row!.id;
+    return id;
   });
   await enqueue("send-package-code", { codeId }).catch((err: unknown) => logger.warn({ err, requestId: request.id }, "could not enqueue the download code email"));
   return codeId;

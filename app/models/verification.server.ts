@@ -14,7 +14,7 @@ import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { applyApprovalPolicySafely } from "./approval-policy.server.ts";
 import { appendEvent } from "./audit.server.ts";
-import { assertCooldownPassed, checkTypedCode, mailNewSecret, newestUnusedSecret, rowToSend, type SecretKind } from "./emailed-secret.server.ts";
+import { assertCooldownPassed, checkTypedCode, insertEmptySecret, mailNewSecret, newestUnusedSecret, rowToSend, type SecretKind } from "./emailed-secret.server.ts";
 import { DomainError } from "./errors.ts";
 import { requestTypeLabels } from "./request-types.ts";
 import { decryptIdentity, getRequestByReference } from "./requests.server.ts";
@@ -142,12 +142,9 @@ export async function requestNewCode(db: Executor, reference: string, clock: Clo
   const challengeId = await db.transaction(async (tx) => {
     const cooldown = { seconds: RESEND_COOLDOWN_SECONDS, message: "Please wait a minute before asking for another code." };
     await assertCooldownPassed(tx, verificationChallenges, request.id, cooldown, now);
-    const [challenge] = await tx
-      .insert(verificationChallenges)
-      .values({ requestId: request.id, maxAttempts: getEnv().VERIFICATION_MAX_ATTEMPTS, createdAt: now })
-      .returning({ id: verificationChallenges.id });
+    const id = await insertEmptySecret(tx, verificationChallenges, { requestId: request.id }, now);
     await appendEvent(tx, { requestId: request.id, actorType: "subject", action: "verification.resend_requested", details: {} }, clock);
-    return challenge!.id;
+    return id;
   });
   await enqueue("send-verification", { challengeId }).catch((err: unknown) =>
     logger.warn({ err, requestId: request.id }, "could not enqueue verification email; reconcile will retry"),
