@@ -6,6 +6,7 @@ import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
 import { getDb } from "#db/client.server.ts";
 import type { StaffRole } from "#db/schema/index.ts";
+import { setUpInBeforeAll } from "#tests/helpers/set-up.ts";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -81,20 +82,16 @@ export function freshTotpCode(secret: () => string): () => Promise<string> {
  */
 export function browserForTests(name: string) {
   const pages = screenshotsOnFailure(name);
-  let launched: Browser | undefined;
+  const chromium = setUpInBeforeAll<Browser>("Chromium");
   beforeAll(async () => {
-    launched = await launchBrowser();
+    chromium.set(await launchBrowser());
   }, 90_000);
   afterAll(async () => {
-    await launched?.close();
+    await chromium.peek()?.close();
   });
-  const started = () => {
-    if (!launched) throw new Error("Chromium is launched in beforeAll");
-    return launched;
-  };
   const browser = {
-    newContext: (options?: BrowserContextOptions) => started().newContext(options),
-    newPage: (options?: BrowserContextOptions) => started().newPage(options),
+    newContext: (options?: BrowserContextOptions) => chromium.get().newContext(options),
+    newPage: (options?: BrowserContextOptions) => chromium.get().newPage(options),
   };
   /** A page in a new context; `errors` collects its uncaught script errors as `<url>: <message>`. */
   async function openPage(options: BrowserContextOptions = {}): Promise<{ page: Page; errors: string[]; context: BrowserContext }> {
@@ -113,14 +110,10 @@ export function browserForTests(name: string) {
  * test computes the codes): `secret` once created, `nextCode` for `signInStaff` (fresh codes, see `freshTotpCode`).
  */
 export function staffWithTotpForTests(staff: { email: string; password: string; name: string }, role: StaffRole) {
-  let secret: string | undefined;
+  const secret = setUpInBeforeAll<string>("the staff member's TOTP secret");
   beforeAll(async () => {
     const created = await createStaff(getDb(), { ...staff, role });
-    secret = await provisionTotp(getDb(), created.id);
+    secret.set(await provisionTotp(getDb(), created.id));
   });
-  const totpSecret = () => {
-    if (secret === undefined) throw new Error("the staff member is created in beforeAll");
-    return secret;
-  };
-  return { totpSecret, nextCode: freshTotpCode(totpSecret) };
+  return { totpSecret: secret.get, nextCode: freshTotpCode(secret.get) };
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll } from "vitest";
 import { getEnv, parseEnv } from "#app/utils/env.server.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { createApp } from "#server/app.ts";
+import { setUpInBeforeAll } from "#tests/helpers/set-up.ts";
 import { closeConnections } from "#tests/helpers/worker.ts";
 
 export async function loadBuild(): Promise<ServerBuild> {
@@ -44,25 +45,21 @@ export type WebApp = Awaited<ReturnType<typeof startWeb>>;
  * app, the queues, the mailer and Redis are closed. Use it like what `startWeb` returns (`url`, `post`).
  */
 export function webAppForTests({ worker = false } = {}): Omit<WebApp, "close"> {
-  let app: WebApp | undefined;
+  const app = setUpInBeforeAll<WebApp>("the web app");
   let running: RunningWorker | undefined;
   beforeAll(async () => {
-    app = await startWeb();
+    app.set(await startWeb());
     if (worker) running = await startWorker({ schedules: false, concurrency: 2 });
   }, 90_000);
   afterAll(async () => {
     await running?.close(5000);
-    await app?.close();
+    await app.peek()?.close();
     await closeConnections();
   });
-  const started = () => {
-    if (!app) throw new Error("the web app starts in beforeAll");
-    return app;
-  };
   return {
     get url() {
-      return started().url;
+      return app.get().url;
     },
-    post: (...args) => started().post(...args),
+    post: (...args) => app.get().post(...args),
   };
 }

@@ -21,6 +21,7 @@ import { setUpMarketing } from "#scripts/demo-stores/marketing.ts";
 import { setUpShop } from "#scripts/demo-stores/shop.ts";
 import { startSupportService, type SupportService } from "#scripts/demo-stores/support-service.ts";
 import { createScratchMysql, createScratchPostgres, type ScratchMysql, type ScratchPostgres } from "#tests/helpers/scratch-db.ts";
+import { setUpInBeforeAll } from "#tests/helpers/set-up.ts";
 import { stopWorkerAndConnections } from "#tests/helpers/worker.ts";
 
 export type DemoStores = {
@@ -65,36 +66,32 @@ export async function createDemoStores(db: Executor, count = 20): Promise<DemoSt
  * dropped and the package directory (PACKAGE_DIR, set by the file in `vi.hoisted`) removed.
  */
 export function demoStoresAndWorkerForTests(): Omit<DemoStores, "close"> {
-  let demo: DemoStores | undefined;
+  const demo = setUpInBeforeAll<DemoStores>("the demo stores");
   let worker: RunningWorker | undefined;
   beforeAll(async () => {
-    demo = await createDemoStores(getDb(), 20);
+    demo.set(await createDemoStores(getDb(), 20));
     worker = await startWorker({ concurrency: 3, schedules: false });
   }, 60_000);
   afterAll(async () => {
     await stopWorkerAndConnections(worker);
-    await demo?.close();
+    await demo.peek()?.close();
     await rm(packageDir(), { recursive: true, force: true });
   });
-  const created = () => {
-    if (!demo) throw new Error("the demo stores are created in beforeAll");
-    return demo;
-  };
   return {
     get customers() {
-      return created().customers;
+      return demo.get().customers;
     },
     get shop() {
-      return created().shop;
+      return demo.get().shop;
     },
     get marketing() {
-      return created().marketing;
+      return demo.get().marketing;
     },
     get support() {
-      return created().support;
+      return demo.get().support;
     },
     get storeIds() {
-      return created().storeIds;
+      return demo.get().storeIds;
     },
   };
 }

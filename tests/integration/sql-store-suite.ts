@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createConnector } from "#app/connectors/registry.ts";
 import { StoreError, type AccessItem, type Connector, type ErasureReport } from "#app/connectors/types.ts";
 import { validateDataMap } from "#app/models/data-map.ts";
+import { setUpInBeforeAll } from "#tests/helpers/set-up.ts";
 
 export const TAX = "Invoices are kept for 10 years (tax law)";
 
@@ -54,13 +55,9 @@ export function sqlStoreSuite<Db extends { url: string; drop: () => Promise<void
   fixture: SqlStoreFixture<Db, Map>,
   cases: (store: SqlStore<Db, Map>) => void,
 ): void {
-  let db: Db | undefined;
+  const db = setUpInBeforeAll<Db>("the scratch database");
   const hashKey = randomBytes(32);
   const open: Connector[] = [];
-  const scratch = () => {
-    if (!db) throw new Error("the scratch database is created in beforeAll");
-    return db;
-  };
   const connect = async (store: string, raw: unknown, env: Record<string, string> = {}) => {
     const c = await createConnector({ store, map: validateDataMap(raw), secrets: {}, hashKey, env });
     open.push(c);
@@ -68,17 +65,17 @@ export function sqlStoreSuite<Db extends { url: string; drop: () => Promise<void
   };
   const store: SqlStore<Db, Map> = {
     get db() {
-      return scratch();
+      return db.get();
     },
     hashKey,
     async connector(orders = "keep", override) {
       const raw = fixture.map(orders);
       override?.(raw);
-      return connect(fixture.store, raw, { [fixture.urlEnv]: scratch().url });
+      return connect(fixture.store, raw, { [fixture.urlEnv]: db.get().url });
     },
     connect: (name, raw) => connect(name, raw),
-    snapshot: () => fixture.snapshot(scratch()),
-    exec: (statements) => fixture.exec(scratch(), statements),
+    snapshot: () => fixture.snapshot(db.get()),
+    exec: (statements) => fixture.exec(db.get(), statements),
     async erase(c, subject, dryRun = false) {
       const result = await c.erase(subject, { dryRun });
       if (result.status !== "done") throw new Error("expected a report");
@@ -95,13 +92,13 @@ export function sqlStoreSuite<Db extends { url: string; drop: () => Promise<void
   };
 
   beforeAll(async () => {
-    db = await fixture.createDatabase();
+    db.set(await fixture.createDatabase());
   });
   afterAll(async () => {
     await Promise.all(open.map((c) => c.close()));
-    await db?.drop();
+    await db.peek()?.drop();
   });
-  beforeEach(async () => fixture.seed(scratch()));
+  beforeEach(async () => fixture.seed(db.get()));
 
   describe(fixture.title, () => {
     it("is atomic: a failure in the middle leaves the store untouched, and the undeclared reference is reported", async () => {

@@ -52,6 +52,22 @@ const utc = { timeZone: "UTC" } as const;
 const berlin = { timeZone: "Europe/Berlin" } as const;
 const la = { timeZone: "America/Los_Angeles" } as const;
 
+/**
+ * What the deadline properties draw: a receipt moment in 2000–2100, a time zone of `timeZones`, the local day it was
+ * received on, and holidays (as ISO dates) some distinct day offsets after that day.
+ */
+const receipts = (timeZones: string[], offsets: { min: number; max: number; maxLength: number }) =>
+  fc
+    .tuple(
+      fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }),
+      fc.constantFrom(...timeZones),
+      fc.uniqueArray(fc.integer({ min: offsets.min, max: offsets.max }), { maxLength: offsets.maxLength }),
+    )
+    .map(([receivedAt, timeZone, holidayOffsets]) => {
+      const received = localDay(receivedAt, timeZone);
+      return { receivedAt, timeZone, received, holidays: holidayOffsets.map((o) => iso(received + o)) };
+    });
+
 describe("civil dates", () => {
   it("numbers days from 1970-01-01 and knows the weekday", () => {
     expect(dayFromParts(1970, 1, 1)).toBe(0);
@@ -414,14 +430,10 @@ describe("GDPR and UK GDPR", () => {
   it("property: due within 28–31 days of receipt, then the first working day; extension notice = due date", () => {
     fc.assert(
       fc.property(
-        fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }),
-        fc.constantFrom("UTC", "Europe/Berlin", "Europe/London", "America/Los_Angeles", "Asia/Kathmandu", "Pacific/Kiritimati"),
-        fc.uniqueArray(fc.integer({ min: 20, max: 110 }), { maxLength: 12 }),
+        receipts(["UTC", "Europe/Berlin", "Europe/London", "America/Los_Angeles", "Asia/Kathmandu", "Pacific/Kiritimati"], { min: 20, max: 110, maxLength: 12 }),
         fc.constantFrom("gdpr" as const, "uk_gdpr" as const),
         fc.constantFrom(...requestTypes),
-        (receivedAt, timeZone, holidayOffsets, regime, type) => {
-          const received = localDay(receivedAt, timeZone);
-          const holidays = holidayOffsets.map((o) => iso(received + o));
+        ({ receivedAt, timeZone, received, holidays }, regime, type) => {
           const h = parseHolidays(holidays);
           const d = computeDeadlines(regime, type, receivedAt, { timeZone, holidays });
           const due = localDay(d.dueAt, timeZone);
@@ -495,12 +507,9 @@ describe("CCPA", () => {
   it("property: exactly 45 and 90 calendar days; the acknowledgement is the 10th working day after receipt", () => {
     fc.assert(
       fc.property(
-        fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }),
-        fc.constantFrom("UTC", "America/Los_Angeles", "America/New_York", "Europe/Berlin"),
-        fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { maxLength: 8 }),
-        (receivedAt, timeZone, holidayOffsets) => {
-          const received = localDay(receivedAt, timeZone);
-          const h = parseHolidays(holidayOffsets.map((o) => iso(received + o)));
+        receipts(["UTC", "America/Los_Angeles", "America/New_York", "Europe/Berlin"], { min: 0, max: 30, maxLength: 8 }),
+        ({ receivedAt, timeZone, received, holidays }) => {
+          const h = parseHolidays(holidays);
           const d = computeDeadlines("ccpa", "access", receivedAt, { timeZone, holidays: h });
           expect(localDay(d.dueAt, timeZone) - received).toBe(45);
           expect(localDay(d.extendedDueAt!, timeZone) - received).toBe(90);
