@@ -11,13 +11,11 @@
  */
 import { readdirSync } from "node:fs";
 import type { ServerBuild } from "@remix-run/node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createStaff, createStaffSession, markStaffSessionMfaVerified } from "#app/models/staff.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import type { StaffRole } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { loadBuild, startWeb } from "#tests/helpers/web.ts";
+import { loadBuild, webAppForTests } from "#tests/helpers/web.ts";
 
 /** Pages anyone may open (the token or the form is the credential). */
 const PUBLIC = new Set(["admin.login", "admin.invite.$token"]);
@@ -31,7 +29,7 @@ const ONLY: [RegExp, StaffRole[]][] = [[/^admin\.staff([._]|$)/, ["admin"]]];
 const ROLES: StaffRole[] = ["admin", "processor", "auditor"];
 const CANARY = "Canary Zebra";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 let build: ServerBuild;
 const staffIds: Partial<Record<StaffRole, string>> = {};
 const emails: string[] = [];
@@ -41,18 +39,12 @@ const routeFiles = readdirSync("app/routes")
   .map((f) => f.replace(/\.(tsx?|jsx?)$/, ""));
 
 beforeAll(async () => {
-  web = await startWeb();
   build = await loadBuild();
   for (const role of ROLES) {
     const email = `authz.${role}.${Date.now().toString(36)}@example.com`;
     emails.push(email);
     staffIds[role] = (await createStaff(getDb(), { email, name: `${CANARY} ${role}`, role, password: "correct horse battery staple" })).id;
   }
-});
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeRedis();
 });
 
 /** A fresh session cookie for a role; `mfa: false` = password shown only. */

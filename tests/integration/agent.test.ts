@@ -19,32 +19,25 @@ import { verifyCode } from "#app/models/verification.server.ts";
 import { decryptBytes } from "#app/utils/crypto.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
 import type { CaughtMail } from "#app/utils/mail-catcher.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { staffCookieName } from "#app/utils/session.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestDocuments, requests, verificationChallenges } from "#db/schema/index.ts";
-import { closeQueues, getQueue, jobIdFor } from "#jobs/queues.ts";
+import { getQueue, jobIdFor } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { makePdf, makePng, postMultipart, type UploadPart } from "#tests/helpers/documents.ts";
 import { eventually, mailsTo, uniqueEmail } from "#tests/helpers/flow.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 let worker: RunningWorker | undefined;
 
 beforeAll(async () => {
-  web = await startWeb();
   worker = await startWorker({ schedules: false, concurrency: 2 });
 });
 
 afterAll(async () => {
-  await web.close();
   await worker?.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 const db = () => getDb();

@@ -4,35 +4,24 @@
  * values encrypted with an audit event that names attributes only; auditors read but cannot post.
  */
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { listEvents } from "#app/models/audit.server.ts";
 import { applyApprovalPolicy } from "#app/models/approval-policy.server.ts";
 import { confirmCorrection, getConfirmedCorrection } from "#app/models/corrections.server.ts";
 import { approveRequest } from "#app/models/request-actions.server.ts";
 import { getRequestById, insertRequest } from "#app/models/requests.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { approvalPolicies, requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { addRequest, addStaff, sessionCookie, uniqueEmail } from "./console-fixtures.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 let processor: Awaited<ReturnType<typeof addStaff>>;
 let auditor: Awaited<ReturnType<typeof addStaff>>;
 
 beforeAll(async () => {
-  web = await startWeb();
   processor = await addStaff(getDb(), "processor");
   auditor = await addStaff(getDb(), "auditor");
-});
-
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 async function correctionRequest() {

@@ -6,16 +6,13 @@
  * over real HTTP with a signed-in staff session (headers, body, audit event, bad dates).
  */
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { appendEvent } from "#app/models/audit.server.ts";
 import { dashboardCsv, loadDashboard, loadPeriodFigures, makePeriod, parsePeriod, presetDays, type Outcomes } from "#app/models/dashboard.server.ts";
 import { parseIsoDay } from "#app/models/calendar/civil-date.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestEvents, requests, type RequestStatus, type RequestType } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { addRequest, addStaff, sessionCookie } from "./console-fixtures.ts";
 
 const TZ = "America/Los_Angeles";
@@ -60,13 +57,12 @@ const SEEDS: Record<string, Seed> = {
 };
 
 const refs: Record<string, string> = {};
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 let processor: Awaited<ReturnType<typeof addStaff>>;
 let auditor: Awaited<ReturnType<typeof addStaff>>;
 
 beforeAll(async () => {
   const db = getDb();
-  web = await startWeb();
   processor = await addStaff(db, "processor");
   auditor = await addStaff(db, "auditor");
   for (const [name, s] of Object.entries(SEEDS)) {
@@ -84,13 +80,6 @@ beforeAll(async () => {
     if (s.denied) await appendEvent(db, { requestId: r.id, actorType: "staff", actorId: processor.id, action: "request.denied", details: { reason: "other" } }, () => new Date(s.denied!));
     refs[name] = r.reference;
   }
-});
-
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
 });
 
 const outcome = (o: Partial<Outcomes>): Outcomes => ({

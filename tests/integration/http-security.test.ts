@@ -3,28 +3,17 @@
  * CSRF (including Remix's `?_data=` path), body limits, HTTPS, health, error pages, and intake validation.
  */
 import { count } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { currentTotpCode, provisionTotp } from "#app/models/mfa.server.ts";
 import { createStaff } from "#app/models/staff.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
 import { uniqueEmail } from "#tests/helpers/flow.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { startWeb, webAppForTests } from "#tests/helpers/web.ts";
 
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 const requestCount = async () => (await getDb().select({ n: count() }).from(requests))[0]!.n;
 const form = (fields: Record<string, string>) => new URLSearchParams(fields);
-
-beforeAll(async () => {
-  web = await startWeb();
-});
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeRedis();
-});
 
 describe("security headers", () => {
   it("sends a CSP with a fresh nonce that the page's scripts carry", async () => {

@@ -4,14 +4,12 @@
  * with a message (400), never an error page. Real PostgreSQL; this file's database holds only what it creates.
  */
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { insertRequest } from "#app/models/requests.server.ts";
 import { COUNT_CAP, PAGE_SIZE, parseQueueParams, queryQueue, queueSearchString, type QueueParams } from "#app/models/queue.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requests, type RequestStatus, type RequestType } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
-import { startWeb } from "#tests/helpers/web.ts";
+import { webAppForTests } from "#tests/helpers/web.ts";
 import { addStaff, sessionCookie, uniqueEmail } from "./console-fixtures.ts";
 
 const NOW = new Date("2026-06-15T12:00:00.000Z");
@@ -19,7 +17,7 @@ const DAY = 86_400_000;
 const options = { clock: () => new Date(NOW), timeZone: "UTC", dueSoonDays: 7 };
 let me: { id: string };
 let colleague: { id: string };
-let web: Awaited<ReturnType<typeof startWeb>>;
+const web = webAppForTests();
 let cookie: string;
 
 type Made = { id: string; reference: string };
@@ -71,14 +69,7 @@ beforeAll(async () => {
   await add("denied", { region: "EU", type: "access", daysAgo: 60, status: "denied" });
   await db.update(requests).set({ assigneeId: me.id }).where(eq(requests.id, made.mine!.id));
   await db.update(requests).set({ assigneeId: colleague.id }).where(eq(requests.id, made.colleagues!.id));
-  web = await startWeb();
   cookie = await sessionCookie(db, me.id);
-});
-
-afterAll(async () => {
-  await web.close();
-  await closeQueues();
-  await closeRedis();
 });
 
 describe("filters and sorting", () => {
