@@ -2,12 +2,12 @@
 import { eq } from "drizzle-orm";
 import type { Executor } from "#db/client.server.ts";
 import { requests, type RequestStatus } from "#db/schema/index.ts";
-import { getEnv } from "#app/utils/env.server.ts";
 import { sendEmail } from "#app/utils/mailer.server.ts";
 import { systemClock, type Clock } from "#app/utils/clock.ts";
 import { appendEvent } from "./audit.server.ts";
 import { formatDueDate } from "./deadlines.ts";
 import { regimeLabels } from "./regions.ts";
+import { requestEmailBasics } from "./request-email.server.ts";
 import { requestTypeInfo } from "./request-types.ts";
 import { issueStatusToken, statusUrl } from "./status.server.ts";
 import { decryptIdentity, getRequestById } from "./requests.server.ts";
@@ -28,9 +28,7 @@ export async function acknowledgeRequest(db: Executor, requestId: string, clock:
     to: decryptIdentity(request).email,
     template: "acknowledgement",
     props: {
-      orgName: getEnv().ORG_NAME,
-      reference: request.reference,
-      requestTypeLabel: requestTypeInfo[request.type].label,
+      ...requestEmailBasics(request),
       regimeLabel: regimeLabels[request.regime],
       dueDate: formatDueDate(request.extendedDueAt ?? request.dueAt),
       statusUrl: statusUrl(token),

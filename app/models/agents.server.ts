@@ -25,6 +25,7 @@ import { appendEvent } from "./audit.server.ts";
 import { listDocuments, storeDocument, type DocumentContentType } from "./documents.server.ts";
 import { insertEmptySecret, isLiveSecret, mailNewSecret, type SecretKind } from "./emailed-secret.server.ts";
 import { DomainError } from "./errors.ts";
+import { requestEmailBasics } from "./request-email.server.ts";
 import { requestTypeLabels } from "./request-types.ts";
 import { decryptIdentity, getRequestByReference, insertRequest, maskEmail, type RequestDetails } from "./requests.server.ts";
 import { challengeToSend, newestLiveChallenge } from "./verification.server.ts";
@@ -163,9 +164,7 @@ export async function sendAgentConfirmation(db: Executor, challengeId: string, c
         to: decryptIdentity(request).email,
         template: "agent-confirmation",
         props: {
-          orgName: getEnv().ORG_NAME,
-          reference: request.reference,
-          requestTypeLabel: requestTypeLabels[request.type],
+          ...requestEmailBasics(request),
           agentName: agentDisplayName(agent),
           confirmUrl: confirmAgentUrl(request.reference, token),
           expiresInMinutes: AGENT_CONFIRMATION_TTL_MINUTES,

@@ -37,7 +37,7 @@ import { computeDeadlines, formatDueDate, ruleFor, type Period } from "./deadlin
 import { DomainError } from "./errors.ts";
 import { resumeAfterLegalHold } from "./execution.server.ts";
 import { regimeLabels } from "./regions.ts";
-import { requestTypeLabels } from "./request-types.ts";
+import { requestEmailBasics } from "./request-email.server.ts";
 import { decryptIdentity, type SubjectIdentity } from "./requests.server.ts";
 import { issueStatusToken, statusUrl } from "./status.server.ts";
 
@@ -619,7 +619,7 @@ export async function sendRequestEmail(db: Executor, emailId: string, clock: Clo
   const token = await issueStatusToken(db, request.id);
   const link = statusUrl(token);
   const env = getEnv();
-  const common = { orgName: env.ORG_NAME, reference: request.reference, requestTypeLabel: requestTypeLabels[request.type] };
+  const common = requestEmailBasics(request);
   switch (content.kind) {
     case "denial":
       await sendEmail({
