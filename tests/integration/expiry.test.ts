@@ -10,13 +10,12 @@ import { appendEvent, listEvents } from "#app/models/audit.server.ts";
 import { expireRequests, expirySettings, sendExpiryNotice } from "#app/models/expiry.server.ts";
 import { setSchedulerClock } from "#app/models/schedules.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { remindersSent, requests } from "#db/schema/index.ts";
-import { closeQueues, getQueue } from "#jobs/queues.ts";
+import { getQueue } from "#jobs/queues.ts";
 import { startWorker } from "#jobs/worker.ts";
 import { eventually, mailsTo } from "#tests/helpers/flow.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 import { addRequest, at, resetWorld } from "./schedules-fixtures.ts";
 
 const db = getDb();
@@ -25,9 +24,7 @@ const la = expirySettings(getEnv(), { timeZone: "America/Los_Angeles" });
 
 afterAll(async () => {
   setSchedulerClock(undefined);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await closeConnections();
 });
 
 beforeEach(async () => {

@@ -27,12 +27,10 @@ import {
 import { insertRequest } from "#app/models/requests.server.ts";
 import { issueStatusToken } from "#app/models/status.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { packageDownloadCodes, packages, requests, storeRuns } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
 import { startWeb } from "#tests/helpers/web.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 import { testMailbox } from "#tests/setup/mailbox.ts";
 import { addStaff, sessionCookie } from "./console-fixtures.ts";
 import { parseCsv, streamToBuffer, unzip } from "./execution-fixtures.ts";
@@ -48,9 +46,7 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), "portal-sealed-"));
 });
 afterAll(async () => {
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await closeConnections();
   await rm(scratch, { recursive: true, force: true });
   await rm(packageDir(), { recursive: true, force: true });
 });

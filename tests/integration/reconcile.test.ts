@@ -6,12 +6,11 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { getRequestByReference, submitRequest } from "#app/models/requests.server.ts";
 import { verifyCode } from "#app/models/verification.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
-import { closeQueues, getQueue } from "#jobs/queues.ts";
+import { getQueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { acknowledgementMailFor, codeFromMail, eventually, mailsTo, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
+import { stopWorkerAndConnections } from "#tests/helpers/worker.ts";
 
 const REDIS_DB_URL = vi.hoisted(() => {
   const url = `${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}/9`;
@@ -23,10 +22,7 @@ const redis = new Redis(REDIS_DB_URL);
 let worker: RunningWorker | undefined;
 
 afterAll(async () => {
-  await worker?.close(5000);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await stopWorkerAndConnections(worker);
   await redis.flushdb();
   redis.disconnect();
 });

@@ -8,12 +8,10 @@ import { SMTPServer } from "smtp-server";
 import { afterAll, describe, expect, it } from "vitest";
 import { DigestDeliveryError, reminderSettings, runDeadlineReminders } from "#app/models/reminders.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { reminderDigests, remindersSent } from "#db/schema/index.ts";
 import { eq } from "drizzle-orm";
-import { closeQueues } from "#jobs/queues.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 import { addRequest, addStaff, at, resetWorld } from "./schedules-fixtures.ts";
 
 const refused = new Set<string>();
@@ -46,9 +44,7 @@ process.env.SMTP_URL = `smtp://127.0.0.1:${port}`; // before anything reads the 
 const db = getDb();
 
 afterAll(async () => {
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await closeConnections();
   await new Promise<void>((r) => server.close(() => r()));
 });
 

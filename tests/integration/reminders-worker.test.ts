@@ -7,13 +7,12 @@
 import { and, eq, gt, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { setSchedulerClock } from "#app/models/schedules.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { schedulerRuns } from "#db/schema/index.ts";
-import { closeQueues, getQueue } from "#jobs/queues.ts";
+import { getQueue } from "#jobs/queues.ts";
 import { startWorker, type RunningWorker } from "#jobs/worker.ts";
 import { eventually } from "#tests/helpers/flow.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 import { addRequest, addStaff, digestsTo, linesUnder, reminderKeys, resetWorld } from "./schedules-fixtures.ts";
 
 vi.hoisted(() => {
@@ -29,9 +28,7 @@ const workers: RunningWorker[] = [];
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.close(5000)));
   setSchedulerClock(undefined);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await closeConnections();
 });
 
 /** Sets the scheduled jobs' clock to `iso` and waits until the scheduler has completed `runs` runs at that moment. */

@@ -9,11 +9,10 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { parseHolidays } from "#app/models/calendar/working-days.ts";
 import { recordReminders, reminderSettings, runDeadlineReminders, type ReminderSettings } from "#app/models/reminders.server.ts";
 import { getEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { reminderDigests, remindersSent, requests, staffUsers } from "#db/schema/index.ts";
-import { closeQueues, getQueue } from "#jobs/queues.ts";
+import { getQueue } from "#jobs/queues.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 import { addRequest, addStaff, at, digestsTo, linesUnder, reminderKeys, resetWorld } from "./schedules-fixtures.ts";
 
 const db = getDb();
@@ -22,9 +21,7 @@ const berlin = settings({ timeZone: "Europe/Berlin" });
 const la = settings({ timeZone: "America/Los_Angeles" });
 
 afterAll(async () => {
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await closeConnections();
 });
 
 beforeEach(async () => {

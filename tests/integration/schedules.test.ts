@@ -10,24 +10,21 @@ import { afterAll, describe, expect, it } from "vitest";
 import { countsOf, getScheduleStatuses, intervalOf, recordSchedulerRun, setSchedulerClock } from "#app/models/schedules.server.ts";
 import { createStaffSession, markStaffSessionMfaVerified } from "#app/models/staff.server.ts";
 import { getEnv, parseEnv } from "#app/utils/env.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { schedulerRuns } from "#db/schema/index.ts";
-import { closeQueues, getQueue } from "#jobs/queues.ts";
+import { getQueue } from "#jobs/queues.ts";
 import { registerSchedules, scheduleDefinitions } from "#jobs/schedules.ts";
 import { startWorker } from "#jobs/worker.ts";
 import { eventually } from "#tests/helpers/flow.ts";
 import { startWeb } from "#tests/helpers/web.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 import { addStaff } from "./schedules-fixtures.ts";
 
 const db = getDb();
 
 afterAll(async () => {
   setSchedulerClock(undefined);
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await closeConnections();
 });
 
 const schedulersIn = async () => {

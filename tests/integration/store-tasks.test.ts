@@ -11,11 +11,9 @@ import { listEvents } from "#app/models/audit.server.ts";
 import { requestMoreInformation, RequestActionError } from "#app/models/request-actions.server.ts";
 import { completeManualTask, manualReport, retryStoreRun, splitRunError, storeRunViews } from "#app/models/store-tasks.server.ts";
 import { applyStoreMap } from "#app/models/stores.server.ts";
-import { closeMailer } from "#app/utils/mailer.server.ts";
-import { closeRedis } from "#app/utils/redis.server.ts";
 import { getDb } from "#db/client.server.ts";
 import { requestAnswers, requests, storeRuns } from "#db/schema/index.ts";
-import { closeQueues } from "#jobs/queues.ts";
+import { closeConnections } from "#tests/helpers/worker.ts";
 import { addRequest, addStaff } from "./console-fixtures.ts";
 
 const db = () => getDb();
@@ -40,9 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await closeQueues();
-  await closeMailer();
-  await closeRedis();
+  await closeConnections();
 });
 
 const statusOf = async (id: string) => (await db().select({ s: requests.status }).from(requests).where(eq(requests.id, id)))[0]!.s;
