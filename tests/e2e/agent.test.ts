@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { getDb } from "#db/client.server.ts";
 import { getRequestByReference } from "#app/models/requests.server.ts";
-import { browserForTests } from "#tests/helpers/browser.ts";
+import { browserForTests, scriptErrors } from "#tests/helpers/browser.ts";
 import { makePdf, makePng } from "#tests/helpers/documents.ts";
 import { uniqueEmail } from "#tests/helpers/flow.ts";
 import { portalForTests } from "#tests/helpers/portal-processes.ts";
@@ -71,9 +71,7 @@ describe("authorized agent in Chromium", () => {
   it("agent uploads a PNG permission, the consumer confirms by email, the status page shows the request", async () => {
     const page = await browser.newPage();
     pages.push(page);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(m.text()));
+    const errors = scriptErrors(page);
     const agentEmail = uniqueEmail("e2e-agent");
     const consumerEmail = uniqueEmail("e2e-consumer");
     secrets.push(agentEmail, consumerEmail);

@@ -6,7 +6,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { currentTotpCode } from "#app/models/mfa.server.ts";
-import { browserForTests, staffWithTotpForTests } from "#tests/helpers/browser.ts";
+import { browserForTests, scriptErrors, staffWithTotpForTests } from "#tests/helpers/browser.ts";
 import { acknowledgementMailFor, codeFromMail, linkFromMail, uniqueEmail, verificationMailFor } from "#tests/helpers/flow.ts";
 import { portalForTests } from "#tests/helpers/portal-processes.ts";
 
@@ -33,10 +33,7 @@ describe("foundation slice in Chromium", () => {
   it("customer asks for access, verifies with the emailed code, gets an acknowledgement; staff see it", async () => {
     const page = await browser.newPage();
     pages.push(page);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    // Script errors only: a 400 answer to a wrong code is logged by Chromium as a failed resource, by design.
-    page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(m.text()));
+    const errors = scriptErrors(page); // a 400 answer to a wrong code is logged by Chromium as a failed resource, by design
     const email = uniqueEmail("e2e");
     secrets.push(email);
 

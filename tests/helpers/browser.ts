@@ -76,6 +76,17 @@ export function freshTotpCode(secret: () => string): () => Promise<string> {
 }
 
 /**
+ * The script errors `page` reports from now on: uncaught errors and console errors, but not Chromium's "Failed to load
+ * resource" for an error answer (a 400 to a wrong code is logged that way, by design).
+ */
+export function scriptErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(m.text()));
+  return errors;
+}
+
+/**
  * Chromium for the tests of one file: launched before them, closed after them (register it after the web app, so it
  * closes first). `browser` opens contexts and pages; `openPage` opens a page in a new context, pushed onto `pages`
  * (saved as screenshots when a test fails, see `screenshotsOnFailure`), with the script errors it reports.
