@@ -173,7 +173,7 @@ export function StoreMapForm({
         {secretFields.map((s) => {
           const field = fields[s.name]!;
           return (
-            <Field key={s.name} label={s.label} hint={s.hint} hintId={`${field.id}-hint`} htmlFor={field.id} errorId={field.errorId} errors={field.errors}>
+            <Field key={s.name} label={s.label} hint={s.hint} meta={field}>
               <input
                 {...getInputProps(field, { type: "password" })}
                 defaultValue=""

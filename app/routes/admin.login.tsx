@@ -58,10 +58,10 @@ export default function Login() {
       <h1 id="title">Staff sign-in</h1>
       <Form method="post" {...getFormProps(form)}>
         <FieldErrors id={form.errorId} errors={form.errors} />
-        <Field label="Email" htmlFor={fields.email.id} errorId={fields.email.errorId} errors={fields.email.errors}>
+        <Field label="Email" meta={fields.email}>
           <input {...getInputProps(fields.email, { type: "email" })} autoComplete="username" />
         </Field>
-        <Field label="Password" htmlFor={fields.password.id} errorId={fields.password.errorId} errors={fields.password.errors}>
+        <Field label="Password" meta={fields.password}>
           <input {...getInputProps(fields.password, { type: "password" })} autoComplete="current-password" />
         </Field>
         <button type="submit">Sign in</button>

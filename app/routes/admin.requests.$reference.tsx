@@ -317,7 +317,7 @@ function TextForm({ intent, name, label, button, hint, max = MAX_TEXT_LENGTH_CLI
     <Form method="post" {...getFormProps(form)}>
       <input type="hidden" name="intent" value={intent} />
       <FieldErrors id={form.errorId} errors={form.errors} />
-      <Field label={label} hint={hint} hintId={hint ? `${field.id}-hint` : undefined} htmlFor={field.id} errorId={field.errorId} errors={field.errors}>
+      <Field label={label} hint={hint} meta={field}>
         <textarea {...getTextareaProps(field)} maxLength={max} required />
       </Field>
       <button type="submit">{button}</button>
@@ -331,7 +331,7 @@ function AssignForm({ assignees, current, meId }: { assignees: { id: string; nam
     <Form method="post" {...getFormProps(form)}>
       <input type="hidden" name="intent" value="assign" />
       <FieldErrors id={form.errorId} errors={form.errors} />
-      <Field label="Assign to" htmlFor={fields.assigneeId!.id} errorId={fields.assigneeId!.errorId} errors={fields.assigneeId!.errors}>
+      <Field label="Assign to" meta={fields.assigneeId!}>
         <select {...getSelectProps(fields.assigneeId!)} defaultValue={current ?? meId}>
           {assignees.map((a) => (
             <option key={a.id} value={a.id}>
@@ -387,10 +387,7 @@ function DenyForm({ reasons }: { reasons: { code: string; label: string; text: s
       <Field
         label="Explanation for the requester"
         hint="Added after the reason's standard text (required for “Other”). The requester reads it; so does the supervisory authority if they complain."
-        hintId={`${fields.explanation!.id}-hint`}
-        htmlFor={fields.explanation!.id}
-        errorId={fields.explanation!.errorId}
-        errors={fields.explanation!.errors}
+        meta={fields.explanation!}
       >
         <textarea {...getTextareaProps(fields.explanation!)} maxLength={MAX_TEXT_LENGTH_CLIENT} />
       </Field>
@@ -448,7 +445,7 @@ function RetryForm({ run }: { run: RunView }) {
 
 function CountInput({ meta, label, max }: { meta: Parameters<typeof getInputProps>[0]; label: string; max: number }) {
   return (
-    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors}>
+    <Field label={label} meta={meta}>
       <input {...getInputProps(meta, { type: "number" })} min={0} max={max} step={1} inputMode="numeric" required />
     </Field>
   );
@@ -473,10 +470,7 @@ function TaskForm({ run, max }: { run: RunView; max: number }) {
       <Field
         label="Notes (optional)"
         hint="Saved as an internal note on the request, encrypted. What was done, where, anything the next person should know."
-        hintId={`${fields.notes!.id}-hint`}
-        htmlFor={fields.notes!.id}
-        errorId={fields.notes!.errorId}
-        errors={fields.notes!.errors}
+        meta={fields.notes!}
       >
         <textarea {...getTextareaProps(fields.notes!)} maxLength={5000} />
       </Field>

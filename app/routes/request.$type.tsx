@@ -1,8 +1,8 @@
-import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm, type FieldMetadata } from "@conform-to/react";
+import { getFormProps, getInputProps, getSelectProps, useForm, type FieldMetadata } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { Field, FieldErrors } from "#app/components/field.tsx";
+import { Field, FieldErrors, TextArea, TextField } from "#app/components/field.tsx";
 import { SendRequest } from "#app/components/send-request.tsx";
 import { intakeSchemaFor, type IntakeValues } from "#app/models/intake.ts";
 import { regions } from "#app/models/regions.ts";
@@ -63,22 +63,6 @@ export async function action({ params, request, context }: ActionFunctionArgs) {
   return redirect(result.verificationRequired ? `/requests/${result.reference}/verify` : `/requests/${result.reference}/confirmed`);
 }
 
-function TextField({ meta, label, hint, type = "text", autoComplete }: { meta: FieldMetadata<string | undefined>; label: string; hint?: string; type?: "text" | "email" | "tel"; autoComplete?: string }) {
-  return (
-    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors} hint={hint} hintId={hint ? `${meta.id}-hint` : undefined}>
-      <input {...getInputProps(meta, { type })} autoComplete={autoComplete} />
-    </Field>
-  );
-}
-
-function TextArea({ meta, label, hint }: { meta: FieldMetadata<string | undefined>; label: string; hint?: string }) {
-  return (
-    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors} hint={hint} hintId={hint ? `${meta.id}-hint` : undefined}>
-      <textarea {...getTextareaProps(meta)} maxLength={2000} />
-    </Field>
-  );
-}
-
 export default function RequestForm() {
   const data = useLoaderData<typeof loader>();
   const lastResult = useActionData<typeof action>();
@@ -108,8 +92,8 @@ export default function RequestForm() {
         <FieldErrors id={form.errorId} errors={form.errors} />
         <TextField meta={field("email")} label="Email address" type="email" autoComplete="email" hint="The address you use with us. We write to you there." />
         <TextField meta={field("name")} label="Your name (optional)" autoComplete="name" />
-        <Field label="Where do you live?" htmlFor={field("region").id} errorId={field("region").errorId} errors={field("region").errors}
-          hint="This decides which privacy law applies to your request." hintId={`${field("region").id}-hint`}>
+        <Field label="Where do you live?" meta={field("region")}
+          hint="This decides which privacy law applies to your request.">
           <select {...getSelectProps(field("region"))}>
             <option value="">Choose…</option>
             {data.regions.map((r) => (

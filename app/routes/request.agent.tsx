@@ -1,8 +1,8 @@
-import { getFormProps, getInputProps, getSelectProps, getTextareaProps, useForm, type FieldMetadata } from "@conform-to/react";
+import { getFormProps, getInputProps, getSelectProps, useForm, type FieldMetadata } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import { json, redirect, type ActionFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData } from "@remix-run/react";
-import { Field, FieldErrors } from "#app/components/field.tsx";
+import { Field, FieldErrors, TextArea, TextField } from "#app/components/field.tsx";
 import { SendRequest } from "#app/components/send-request.tsx";
 import {
   MAX_PERMISSION_BYTES,
@@ -66,24 +66,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   return redirect(submittedPath(result.reference));
 }
 
-type Meta = FieldMetadata<string | undefined>;
-
-function TextField({ meta, label, hint, type = "text", autoComplete }: { meta: Meta; label: string; hint?: string; type?: "text" | "email"; autoComplete?: string }) {
-  return (
-    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors} hint={hint} hintId={hint ? `${meta.id}-hint` : undefined}>
-      <input {...getInputProps(meta, { type })} autoComplete={autoComplete} />
-    </Field>
-  );
-}
-
-function TextArea({ meta, label }: { meta: Meta; label: string }) {
-  return (
-    <Field label={label} htmlFor={meta.id} errorId={meta.errorId} errors={meta.errors}>
-      <textarea {...getTextareaProps(meta)} maxLength={2000} />
-    </Field>
-  );
-}
-
 export default function AgentRequestForm() {
   const lastResult = useActionData<typeof action>();
   const [form, fields] = useForm({
@@ -92,7 +74,7 @@ export default function AgentRequestForm() {
     shouldRevalidate: "onInput",
     onValidate: ({ formData }) => parseWithZod(formData, { schema: agentFormSchema }),
   });
-  const f = fields as unknown as Record<string, Meta>;
+  const f = fields as unknown as Record<string, FieldMetadata<string | undefined>>;
   const field = (name: string) => f[name]!;
   const permission = field("permission");
 
@@ -115,8 +97,8 @@ export default function AgentRequestForm() {
         <fieldset>
           <legend>About the consumer</legend>
           <TextField meta={field("consumerEmail")} label="The consumer's email address" type="email" autoComplete="off" hint="The address the consumer uses with us. We ask them to confirm there." />
-          <Field label="Where does the consumer live?" htmlFor={field("region").id} errorId={field("region").errorId} errors={field("region").errors}
-            hint="Authorized agents can act under California and other US state privacy laws." hintId={`${field("region").id}-hint`}>
+          <Field label="Where does the consumer live?" meta={field("region")}
+            hint="Authorized agents can act under California and other US state privacy laws.">
             <select {...getSelectProps(field("region"))}>
               <option value="">Choose…</option>
               {agentRegions.map((r) => (
@@ -142,8 +124,8 @@ export default function AgentRequestForm() {
             <TextArea meta={field("correct")} label="What it should say" />
           </details>
         </fieldset>
-        <Field label="The consumer's signed permission" htmlFor={permission.id} errorId={permission.errorId} errors={permission.errors}
-          hint="A PDF, PNG or JPEG file of at most 5 MB: the consumer's written permission for you to make this request, signed by them." hintId={`${permission.id}-hint`}>
+        <Field label="The consumer's signed permission" meta={permission}
+          hint="A PDF, PNG or JPEG file of at most 5 MB: the consumer's written permission for you to make this request, signed by them.">
           <input {...getInputProps(permission, { type: "file" })} accept="application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg" />
         </Field>
         <SendRequest />

@@ -189,10 +189,7 @@ function AnswerForm({ question, answerBy }: { question: string | null; answerBy:
         <Field
           label="Your answer"
           hint={`At most ${MAX_ANSWER_LENGTH_CLIENT.toLocaleString("en")} characters.`}
-          hintId={`${answer.id}-hint`}
-          htmlFor={answer.id}
-          errorId={answer.errorId}
-          errors={answer.errors}
+          meta={answer}
         >
           <textarea {...getTextareaProps(answer)} maxLength={MAX_ANSWER_LENGTH_CLIENT} rows={6} required />
         </Field>

@@ -31,6 +31,14 @@ async function storeBackends() {
   return rows.map((r) => r.pid);
 }
 
+/** Waits until the store is served only by new backends: those in `before` closed, at least one other open. */
+async function replacedBackends(before: number[]) {
+  await eventually(async () => {
+    const now = await storeBackends();
+    return now.length > 0 && now.every((pid) => !before.includes(pid));
+  });
+}
+
 function mapWith(url: string, purpose = "Orders") {
   return {
     name: "kept",
@@ -94,10 +102,7 @@ describe("store connectors", () => {
     const applied = await applyStoreMap(getDb(), mapWith(store.url, "Orders and returns"));
     expect(applied.changed).toBe(true);
     await dryRun();
-    await eventually(async () => {
-      const now = await storeBackends();
-      return now.length > 0 && now.every((pid) => !before.includes(pid));
-    });
+    await replacedBackends(before);
     expect(keptStoreConnectors()).toBe(1);
   });
 
@@ -111,10 +116,7 @@ describe("store connectors", () => {
     process.env[ENV_URL] = store.url.replace("127.0.0.1", "localhost");
     expect(process.env[ENV_URL]).not.toBe(store.url);
     await dryRun();
-    await eventually(async () => {
-      const now = await storeBackends();
-      return now.length > 0 && now.every((pid) => !before.includes(pid));
-    });
+    await replacedBackends(before);
   });
 
   it("kept: an idle connector is closed after the idle time", async () => {
